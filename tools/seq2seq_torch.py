@@ -1,0 +1,578 @@
+#!/usr/bin/env python3
+"""Reference PyTorch implementation of the seq2seq-rnn model (docs: MODEL.md, format version 1).
+
+Developer tool only: the Swift engine and its tests never need PyTorch.
+
+- `Seq2Seq(config)` is an nn.Module whose `state_dict()` keys are exactly MODEL.md's tensor names.
+- `encode` / `step` / `score_batch` run batched (padded) data; they are used by training.
+- `score`, `greedy`, `beam_search` decode one sentence by MODEL.md's rules. Call them on a float64
+  copy (`to_reference(model)`) to compute golden expectations.
+- `save_model_dir` / `load_model_dir` write and read a model directory (config.json, model.safetensors,
+  source.vocab, target.vocab); `write_safetensors` / `read_safetensors` are a small self-contained
+  safetensors codec (F32, F16, BF16, F64; optional `__metadata__`).
+"""
+import copy
+import json
+import math
+import os
+import struct
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+CELLS = ("rnn_tanh", "gru", "lstm")
+BRIDGES = ("copy", "linear_tanh", "zeros")
+ATTENTIONS = ("none", "bahdanau", "luong_dot", "luong_general", "luong_concat")
+TOKENIZERS = ("whitespace", "characters")
+LUONG = ("luong_dot", "luong_general", "luong_concat")
+DEFAULT_SPECIALS = {"pad": 0, "bos": 1, "eos": 2, "unk": 3}
+
+
+# ----------------------------------------------------------------------------- config
+
+def make_config(cell="gru", source_vocab_size=40, target_vocab_size=40, embedding_size=16, hidden_size=16,
+                encoder_layers=1, decoder_layers=1, bidirectional_encoder=False, bridge="copy",
+                attention="bahdanau", attention_size=None, tie_target_embeddings=False, tokenizer="whitespace",
+                special_tokens=None):
+    cfg = {
+        "format": "seq2seq-rnn",
+        "format_version": 1,
+        "cell": cell,
+        "source_vocab_size": source_vocab_size,
+        "target_vocab_size": target_vocab_size,
+        "embedding_size": embedding_size,
+        "hidden_size": hidden_size,
+        "encoder_layers": encoder_layers,
+        "decoder_layers": decoder_layers,
+        "bidirectional_encoder": bidirectional_encoder,
+        "bridge": bridge,
+        "attention": attention,
+        "tie_target_embeddings": tie_target_embeddings,
+        "tokenizer": tokenizer,
+        "special_tokens": dict(special_tokens or DEFAULT_SPECIALS),
+    }
+    if attention in ("bahdanau", "luong_concat"):
+        cfg["attention_size"] = attention_size if attention_size is not None else hidden_size
+    return cfg
+
+
+def validate_config(cfg):
+    """Raise ValueError naming the key for a config that MODEL.md refuses."""
+    def need(key, ok, what):
+        if not ok:
+            raise ValueError(f"config.json: \"{key}\" {what}, found {cfg.get(key)!r}")
+    need("format", cfg.get("format") == "seq2seq-rnn", "must be \"seq2seq-rnn\"")
+    need("format_version", cfg.get("format_version") == 1, "must be 1")
+    need("cell", cfg.get("cell") in CELLS, f"must be one of {CELLS}")
+    need("bridge", cfg.get("bridge") in BRIDGES, f"must be one of {BRIDGES}")
+    need("attention", cfg.get("attention") in ATTENTIONS, f"must be one of {ATTENTIONS}")
+    need("tokenizer", cfg.get("tokenizer", "whitespace") in TOKENIZERS, f"must be one of {TOKENIZERS}")
+    for k in ("source_vocab_size", "target_vocab_size", "embedding_size", "hidden_size", "encoder_layers",
+              "decoder_layers"):
+        v = cfg.get(k)
+        need(k, isinstance(v, int) and not isinstance(v, bool) and v > 0, "must be a positive integer")
+    if cfg["attention"] in ("bahdanau", "luong_concat"):
+        v = cfg.get("attention_size")
+        need("attention_size", isinstance(v, int) and v > 0, "must be a positive integer for this attention")
+    H = cfg["hidden_size"]
+    D = H * (2 if cfg.get("bidirectional_encoder") else 1)
+    if cfg["bridge"] == "copy":
+        need("bidirectional_encoder", not cfg.get("bidirectional_encoder"), "must be false with bridge \"copy\"")
+        need("decoder_layers", cfg["decoder_layers"] == cfg["encoder_layers"],
+             f"must equal encoder_layers ({cfg['encoder_layers']}) with bridge \"copy\"")
+    if cfg["attention"] == "luong_dot":
+        need("attention", D == H, f"luong_dot requires encoder output size D ({D}) = hidden_size ({H})")
+    if cfg.get("tie_target_embeddings"):
+        need("tie_target_embeddings", cfg["embedding_size"] == H,
+             f"requires embedding_size ({cfg['embedding_size']}) = hidden_size ({H})")
+    sp = cfg.get("special_tokens", DEFAULT_SPECIALS)
+    for k in ("pad", "bos", "eos", "unk"):
+        v = sp.get(k)
+        if not (isinstance(v, int) and 0 <= v < min(cfg["source_vocab_size"], cfg["target_vocab_size"])):
+            raise ValueError(f"config.json: special_tokens.{k} out of range, found {v!r}")
+
+
+def enc_out_size(cfg):
+    return cfg["hidden_size"] * (2 if cfg["bidirectional_encoder"] else 1)
+
+
+# ----------------------------------------------------------------------------- model
+
+def _rnn(cell, input_size, hidden, layers, bidirectional):
+    kw = dict(num_layers=layers, bias=True, batch_first=True, bidirectional=bidirectional)
+    if cell == "rnn_tanh":
+        return nn.RNN(input_size, hidden, nonlinearity="tanh", **kw)
+    if cell == "gru":
+        return nn.GRU(input_size, hidden, **kw)
+    return nn.LSTM(input_size, hidden, **kw)
+
+
+class _Bias(nn.Module):
+    """`decoder.output` when the target embeddings are tied: only the bias."""
+
+    def __init__(self, n):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(n))
+
+
+class Seq2Seq(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        validate_config(cfg)
+        self.cfg = copy.deepcopy(cfg)
+        c = self.cfg
+        E, H, D = c["embedding_size"], c["hidden_size"], enc_out_size(c)
+        Vs, Vt = c["source_vocab_size"], c["target_vocab_size"]
+        self.att = c["attention"]
+        self.cell = c["cell"]
+        self.encoder = nn.Module()
+        self.encoder.embedding = nn.Embedding(Vs, E)
+        self.encoder.rnn = _rnn(c["cell"], E, H, c["encoder_layers"], c["bidirectional_encoder"])
+        if c["bridge"] == "linear_tanh":
+            self.bridge = nn.ModuleList([nn.Linear(D, H) for _ in range(c["decoder_layers"])])
+        self.decoder = nn.Module()
+        self.decoder.embedding = nn.Embedding(Vt, E)
+        I = E + (H if self.att in LUONG else D)
+        self.decoder.rnn = _rnn(c["cell"], I, H, c["decoder_layers"], False)
+        if self.att != "none":
+            a = nn.Module()
+            if self.att == "bahdanau":
+                A = c["attention_size"]
+                a.key, a.query, a.energy = nn.Linear(D, A), nn.Linear(H, A), nn.Linear(A, 1)
+            elif self.att == "luong_general":
+                a.key = nn.Linear(D, H)
+            elif self.att == "luong_concat":
+                A = c["attention_size"]
+                a.query, a.key, a.energy = nn.Linear(H, A), nn.Linear(D, A), nn.Linear(A, 1)
+            if self.att in LUONG:
+                a.combine = nn.Linear(D + H, H)
+            self.decoder.attention = a
+        if c["tie_target_embeddings"]:
+            self.decoder.output = _Bias(Vt)
+        else:
+            self.decoder.output = nn.Linear(H, Vt)
+        sp = c["special_tokens"]
+        self.pad, self.bos, self.eos, self.unk = sp["pad"], sp["bos"], sp["eos"], sp["unk"]
+
+    # -- pieces ---------------------------------------------------------------
+
+    def encode(self, src, lengths):
+        """src (B, S) long (padded), lengths (B,) long. Returns dict with memory (B,S,D), mask (B,S),
+        u (B,D), state (decoder initial state), keys (attention keys), hfeed (B,H) zeros."""
+        c = self.cfg
+        B, S = src.shape
+        x = self.encoder.embedding(src)
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        out, hn = self.encoder.rnn(packed)
+        mem, _ = pad_packed_sequence(out, batch_first=True, total_length=S)
+        if self.cell == "lstm":
+            h, cc = hn
+        else:
+            h, cc = hn, None
+        if c["bidirectional_encoder"]:
+            u = torch.cat([h[-2], h[-1]], dim=-1)
+        else:
+            u = h[-1]
+        H, Ld = c["hidden_size"], c["decoder_layers"]
+        if c["bridge"] == "copy":
+            s_h = h
+            s_c = cc
+        elif c["bridge"] == "linear_tanh":
+            s_h = torch.stack([torch.tanh(lin(u)) for lin in self.bridge])
+            s_c = torch.zeros_like(s_h) if self.cell == "lstm" else None
+        else:
+            s_h = u.new_zeros(Ld, B, H)
+            s_c = torch.zeros_like(s_h) if self.cell == "lstm" else None
+        state = (s_h.contiguous(), s_c.contiguous()) if self.cell == "lstm" else s_h.contiguous()
+        mask = torch.arange(S, device=src.device)[None, :] < lengths[:, None].to(src.device)
+        keys = None
+        if self.att in ("bahdanau", "luong_general", "luong_concat"):
+            keys = self.decoder.attention.key(mem)
+        elif self.att == "luong_dot":
+            keys = mem
+        return {"memory": mem, "mask": mask, "u": u, "state": state, "keys": keys,
+                "hfeed": u.new_zeros(B, H)}
+
+    def _top(self, state):
+        return (state[0] if self.cell == "lstm" else state)[-1]
+
+    def step(self, y_prev, state, hfeed, enc):
+        """One decoder step for B rows. enc: dict with memory, mask, u, keys (rows aligned with y_prev).
+        Returns logits (B,Vt), new state, new hfeed, attention (B,S) or None."""
+        e = self.decoder.embedding(y_prev)
+        mem, mask, keys = enc["memory"], enc["mask"], enc["keys"]
+        alpha = None
+        if self.att == "none":
+            inp = torch.cat([e, enc["u"]], dim=-1)
+        elif self.att == "bahdanau":
+            a = self.decoder.attention
+            q = a.query(self._top(state))
+            sc = a.energy(torch.tanh(q[:, None, :] + keys)).squeeze(-1)
+            alpha = torch.softmax(sc.masked_fill(~mask, float("-inf")), dim=-1)
+            ctx = torch.bmm(alpha[:, None, :], mem).squeeze(1)
+            inp = torch.cat([e, ctx], dim=-1)
+        else:
+            inp = torch.cat([e, hfeed], dim=-1)
+        out, new_state = self.decoder.rnn(inp[:, None, :], state)
+        o = out[:, 0]
+        if self.att in LUONG:
+            a = self.decoder.attention
+            if self.att == "luong_concat":
+                sc = a.energy(torch.tanh(a.query(o)[:, None, :] + keys)).squeeze(-1)
+            else:
+                sc = torch.bmm(keys, o[:, :, None]).squeeze(-1)
+            alpha = torch.softmax(sc.masked_fill(~mask, float("-inf")), dim=-1)
+            ctx = torch.bmm(alpha[:, None, :], mem).squeeze(1)
+            o = torch.tanh(a.combine(torch.cat([ctx, o], dim=-1)))
+            hfeed = o
+        if self.cfg["tie_target_embeddings"]:
+            logits = o @ self.decoder.embedding.weight.t() + self.decoder.output.bias
+        else:
+            logits = self.decoder.output(o)
+        return logits, new_state, hfeed, alpha
+
+    def score_batch(self, src, src_len, tgt_in):
+        """Teacher forcing on a padded batch. tgt_in (B,T) are the previous tokens (bos first).
+        Returns log-probabilities (B,T,Vt)."""
+        enc = self.encode(src, src_len)
+        state, hfeed = enc["state"], enc["hfeed"]
+        outs = []
+        for t in range(tgt_in.shape[1]):
+            logits, state, hfeed, _ = self.step(tgt_in[:, t], state, hfeed, enc)
+            outs.append(torch.log_softmax(logits, dim=-1))
+        return torch.stack(outs, dim=1)
+
+
+def build_model(cfg):
+    return Seq2Seq(cfg)
+
+
+def to_reference(model):
+    """A float64 eval-mode copy whose weights are the float32 weights converted exactly."""
+    m = copy.deepcopy(model).float().double()
+    m.eval()
+    return m
+
+
+# ----------------------------------------------------------------------------- single-sentence decoding
+
+def _select_state(state, idx, cell):
+    if cell == "lstm":
+        return (state[0].index_select(1, idx).contiguous(), state[1].index_select(1, idx).contiguous())
+    return state.index_select(1, idx).contiguous()
+
+
+def _expand_enc(enc, n):
+    out = {}
+    for k, v in enc.items():
+        if k in ("state", "hfeed"):
+            continue
+        out[k] = None if v is None else v.expand(n, *v.shape[1:])
+    return out
+
+
+def _encode_one(model, source_ids):
+    dev = next(model.parameters()).device
+    src = torch.tensor([source_ids], dtype=torch.long, device=dev)
+    return model.encode(src, torch.tensor([len(source_ids)], dtype=torch.long))
+
+
+@torch.no_grad()
+def score(model, source_ids, target_ids):
+    """Teacher forcing: list of log p(y_t | y_<t, x) and their sum."""
+    enc = _encode_one(model, source_ids)
+    state, hfeed = enc["state"], enc["hfeed"]
+    y = model.bos
+    lps = []
+    for tok in target_ids:
+        logits, state, hfeed, _ = model.step(torch.tensor([y]), state, hfeed, enc)
+        lp = torch.log_softmax(logits, dim=-1)[0]
+        lps.append(float(lp[tok]))
+        y = tok
+    return {"token_log_probs": lps, "log_prob": float(sum(lps))}
+
+
+def default_max_length(source_ids):
+    return 2 * len(source_ids) + 10
+
+
+@torch.no_grad()
+def greedy(model, source_ids, max_length=None, min_length=0):
+    """Greedy decoding. Returns ids (without eos), log_prob (sum, eos included), token_log_probs,
+    attention rows (eos step included; None for attention none), ended_with_eos, gaps."""
+    if max_length is None:
+        max_length = default_max_length(source_ids)
+    enc = _encode_one(model, source_ids)
+    state, hfeed = enc["state"], enc["hfeed"]
+    y = model.bos
+    ids, lps, att, gaps = [], [], [], []
+    ended = False
+    for t in range(max_length):
+        logits, state, hfeed, alpha = model.step(torch.tensor([y]), state, hfeed, enc)
+        lp = torch.log_softmax(logits, dim=-1)[0].cpu().numpy().astype(np.float64)
+        rank = lp.copy()
+        if len(ids) < min_length:
+            rank[model.eos] = -np.inf
+        best = int(np.argmax(rank))  # first maximum: lowest id on ties
+        srt = np.sort(rank)[::-1]
+        gaps.append(float(srt[0] - srt[1]))
+        lps.append(float(lp[best]))
+        if alpha is not None:
+            att.append(alpha[0].cpu().numpy().astype(np.float64).tolist())
+        if best == model.eos:
+            ended = True
+            break
+        ids.append(best)
+        y = best
+    return {"ids": ids, "log_prob": float(sum(lps)), "token_log_probs": lps,
+            "attention": att if model.att != "none" else None, "ended_with_eos": ended, "gaps": gaps}
+
+
+@torch.no_grad()
+def beam_search(model, source_ids, beam_size=5, n_best=1, length_penalty=1.0, max_length=None, min_length=0):
+    """Beam search by MODEL.md's rules. Returns (n_best hypotheses, margin). Each hypothesis:
+    ids, log_prob, score, ended_with_eos, attention, token_log_probs."""
+    K = beam_size
+    assert 1 <= n_best <= K
+    if max_length is None:
+        max_length = default_max_length(source_ids)
+    enc = _encode_one(model, source_ids)
+    state, hfeed = enc["state"], enc["hfeed"]
+    # live hypotheses: (ids, log_prob, token_lps, att_rows)
+    live = [([], 0.0, [], [])]
+    finished = []
+    margin = math.inf
+    V = model.cfg["target_vocab_size"]
+    for t in range(1, max_length + 1):
+        n = len(live)
+        e = _expand_enc(enc, n)
+        y = torch.tensor([h[0][-1] if h[0] else model.bos for h in live])
+        logits, new_state, new_hfeed, alpha = model.step(y, state, hfeed, e)
+        lp = torch.log_softmax(logits, dim=-1).cpu().numpy().astype(np.float64)  # (n, V)
+        base = np.array([h[1] for h in live])[:, None]
+        total = base + lp
+        rank = total.copy()
+        for i, h in enumerate(live):
+            if len(h[0]) < min_length:
+                rank[i, model.eos] = -np.inf
+        flat = rank.reshape(-1)
+        hyp_idx = np.repeat(np.arange(n), V)
+        tok_idx = np.tile(np.arange(V), n)
+        order = np.lexsort((tok_idx, hyp_idx, -flat))
+        next_live, parents = [], []
+        stop_pos = None
+        for pos, f in enumerate(order):
+            i, v = int(hyp_idx[f]), int(tok_idx[f])
+            if flat[f] == -np.inf:
+                break
+            h = live[i]
+            row = alpha[i].cpu().numpy().astype(np.float64).tolist() if alpha is not None else None
+            tlp = float(lp[i, v])
+            atts = h[3] + ([row] if row is not None else [])
+            if v == model.eos:
+                finished.append((h[0], float(total[i, v]), h[2] + [tlp], atts, True))
+            else:
+                next_live.append((h[0] + [v], float(total[i, v]), h[2] + [tlp], atts))
+                parents.append(i)
+                if len(next_live) == K:
+                    stop_pos = pos
+                    break
+        if stop_pos is not None and stop_pos + 1 < len(order):
+            nxt = flat[order[stop_pos + 1]]
+            if nxt > -np.inf:
+                margin = min(margin, float(flat[order[stop_pos]] - nxt))
+        if len(finished) >= K:
+            break
+        if t == max_length:
+            for h in next_live:
+                finished.append((h[0], h[1], h[2], h[3], False))
+            break
+        live = next_live
+        idx = torch.tensor(parents, dtype=torch.long)
+        state = _select_state(new_state, idx, model.cell)
+        hfeed = new_hfeed.index_select(0, idx)
+    hyps = []
+    for (ids, lpsum, tlps, atts, ended) in finished:
+        length = len(ids) + (1 if ended else 0)
+        hyps.append({"ids": ids, "log_prob": lpsum, "score": lpsum / (length ** length_penalty),
+                     "ended_with_eos": ended, "attention": atts if model.att != "none" else None,
+                     "token_log_probs": tlps})
+    order = sorted(range(len(hyps)), key=lambda j: (-hyps[j]["score"], j))  # stable: earlier finished first
+    ranked = [hyps[j] for j in order]
+    for a, b in zip(ranked[:n_best], ranked[1:n_best + 1]):
+        margin = min(margin, a["score"] - b["score"])
+    return ranked[:n_best], margin
+
+
+# ----------------------------------------------------------------------------- tokenization
+
+def tokenize(text, tokenizer):
+    if tokenizer == "characters":
+        return list(text)
+    return text.split()
+
+
+def detokenize(tokens, tokenizer):
+    return ("" if tokenizer == "characters" else " ").join(tokens)
+
+
+def encode_text(text, vocab, cfg):
+    index = {}
+    for i, t in enumerate(vocab):
+        index.setdefault(t, i)
+    unk = cfg["special_tokens"]["unk"]
+    return [index.get(t, unk) for t in tokenize(text, cfg.get("tokenizer", "whitespace"))]
+
+
+# ----------------------------------------------------------------------------- safetensors
+
+DTYPES = {"F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
+          "F64": (torch.float64, 8)}
+
+
+def tensor_bytes(t, dtype):
+    t = t.detach().cpu().contiguous().to(DTYPES[dtype][0])
+    if dtype == "BF16":
+        return t.view(torch.int16).numpy().astype("<i2").tobytes()
+    return t.numpy().astype(t.numpy().dtype.newbyteorder("<")).tobytes()
+
+
+def build_safetensors(entries, metadata=None):
+    """entries: list of (name, dtype string, shape list, raw bytes). Returns the file's bytes.
+    The header is padded with spaces to a multiple of 8, like the reference implementation."""
+    header = {}
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    off = 0
+    for name, dt, shape, raw in entries:
+        header[name] = {"dtype": dt, "shape": list(shape), "data_offsets": [off, off + len(raw)]}
+        off += len(raw)
+    hb = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hb += b" " * ((8 - len(hb) % 8) % 8)
+    return struct.pack("<Q", len(hb)) + hb + b"".join(e[3] for e in entries)
+
+
+def write_safetensors(path, tensors, dtypes=None, metadata=None):
+    """tensors: dict name -> tensor (written in this order). dtypes: dict name -> 'F32'|'F16'|'BF16'|'F64'
+    (default F32) or one string for all."""
+    entries = []
+    for name, t in tensors.items():
+        dt = dtypes if isinstance(dtypes, str) else (dtypes or {}).get(name, "F32")
+        entries.append((name, dt, list(t.shape), tensor_bytes(t, dt)))
+    with open(path, "wb") as f:
+        f.write(build_safetensors(entries, metadata))
+
+
+def read_safetensors(path):
+    """Returns (dict name -> float32 tensor, metadata)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    meta = header.pop("__metadata__", None)
+    out = {}
+    for name, info in header.items():
+        dt = info["dtype"]
+        a, b = info["data_offsets"]
+        raw = body[a:b]
+        shape = info["shape"]
+        if dt == "BF16":
+            t = torch.from_numpy(np.frombuffer(raw, dtype="<i2").copy()).view(torch.bfloat16)
+        else:
+            npdt = {"F32": "<f4", "F16": "<f2", "F64": "<f8"}[dt]
+            t = torch.from_numpy(np.frombuffer(raw, dtype=npdt).copy())
+        out[name] = t.reshape(shape).to(torch.float32)
+    return out, meta
+
+
+# ----------------------------------------------------------------------------- model directories
+
+def expected_shapes(cfg):
+    """name -> shape for every tensor the configuration uses (weights and biases)."""
+    m = Seq2Seq(cfg)
+    return {k: list(v.shape) for k, v in m.state_dict().items()}
+
+
+def is_bias(name):
+    return name.endswith(".bias") or ".bias_" in name
+
+
+def check_state_dict(cfg, sd):
+    """Validate names and shapes against MODEL.md; raise ValueError naming the tensor."""
+    want = expected_shapes(cfg)
+    for k in sd:
+        if k not in want:
+            raise ValueError(f"tensor {k!r} is not used by this configuration")
+    for k, shape in want.items():
+        if k not in sd:
+            if is_bias(k):
+                continue
+            raise ValueError(f"missing weight {k!r} (expected shape {shape})")
+        if list(sd[k].shape) != shape:
+            raise ValueError(f"tensor {k!r}: expected shape {shape}, found {list(sd[k].shape)}")
+
+
+def save_model_dir(model_or_sd, config, directory, source_vocab=None, target_vocab=None, dtype="F32",
+                   dtypes=None, drop=(), metadata=None):
+    """Write config.json, model.safetensors and the vocabularies (if given) to `directory`.
+    dtype: one storage dtype for every tensor; dtypes: per-tensor overrides; drop: bias names to leave out."""
+    os.makedirs(directory, exist_ok=True)
+    sd = model_or_sd.state_dict() if isinstance(model_or_sd, nn.Module) else dict(model_or_sd)
+    check_state_dict(config, sd)
+    for k in drop:
+        if not is_bias(k):
+            raise ValueError(f"only biases may be left out, not {k!r}")
+    tensors = {k: v.detach().float() for k, v in sd.items() if k not in set(drop)}
+    dts = {k: (dtypes or {}).get(k, dtype) for k in tensors}
+    with open(os.path.join(directory, "config.json"), "w", encoding="utf-8") as f:
+        json.dump(config, f, indent=2)
+        f.write("\n")
+    write_safetensors(os.path.join(directory, "model.safetensors"), tensors, dts, metadata)
+    for fname, vocab, size in (("source.vocab", source_vocab, config["source_vocab_size"]),
+                               ("target.vocab", target_vocab, config["target_vocab_size"])):
+        if vocab is None:
+            continue
+        if len(vocab) != size:
+            raise ValueError(f"{fname}: {len(vocab)} tokens for vocabulary size {size}")
+        for t in vocab:
+            if "\n" in t or "\r" in t or t == "":
+                raise ValueError(f"{fname}: token {t!r} cannot be written one a line")
+        with open(os.path.join(directory, fname), "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(t + "\n" for t in vocab))
+
+
+def read_vocab(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        text = f.read()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def load_model_dir(directory):
+    """Returns (float32 model, config, source vocab or None, target vocab or None)."""
+    with open(os.path.join(directory, "config.json"), encoding="utf-8") as f:
+        cfg = json.load(f)
+    model = Seq2Seq(cfg)
+    sd, _ = read_safetensors(os.path.join(directory, "model.safetensors"))
+    check_state_dict(cfg, sd)
+    full = model.state_dict()
+    for k in full:
+        full[k] = sd[k] if k in sd else torch.zeros_like(full[k])
+    model.load_state_dict(full)
+    model.eval()
+    vocabs = []
+    for fname, size in (("source.vocab", cfg["source_vocab_size"]), ("target.vocab", cfg["target_vocab_size"])):
+        p = os.path.join(directory, fname)
+        if os.path.exists(p):
+            v = read_vocab(p)
+            if len(v) != size:
+                raise ValueError(f"{fname}: {len(v)} lines, expected {size}")
+            vocabs.append(v)
+        else:
+            vocabs.append(None)
+    return model, cfg, vocabs[0], vocabs[1]
