@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Seq2Seq",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Seq2Seq", targets: ["Seq2Seq"]),
+        .library(name: "Seq2SeqReference", targets: ["Seq2SeqReference"]),
+        .executable(name: "seq2seq", targets: ["seq2seq"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: The C boundary
+        .systemLibrary(
+            name: "CSystemBLAS",
+            path: "CSystemBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+
+        // MARK: Public API
+        .target(
+            name: "Seq2Seq",
+            dependencies: ["CSystemBLAS"],
+            resources: [.copy("Resources/dates")]
+        ),
+        .target(
+            name: "Seq2SeqReference",
+            dependencies: ["Seq2Seq"]
+        ),
+        .executableTarget(
+            name: "seq2seq",
+            dependencies: [
+                "Seq2Seq",
+                "Seq2SeqReference",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "Seq2SeqTests",
+            dependencies: ["Seq2Seq", "Seq2SeqReference"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

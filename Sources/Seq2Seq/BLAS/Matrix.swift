@@ -1,0 +1,137 @@
+/// A dense row-major matrix of `Float`: element `(i, j)` is `storage[i * cols + j]`.
+///
+/// The public face of the engine's BLAS layer: enough to run and test the
+/// products the layers use without touching CBLAS enums or raw pointers.
+/// A vector is a matrix with one column (or one row).
+public struct Matrix: Equatable, Sendable {
+    /// Number of rows.
+    public let rows: Int
+    /// Number of columns.
+    public let cols: Int
+    /// The elements, row after row (`rows * cols` of them).
+    public private(set) var storage: [Float]
+
+    /// A `(rows, cols)` matrix filled with `value`.
+    public init(rows: Int, cols: Int, repeating value: Float = 0) {
+        precondition(rows >= 0 && cols >= 0, "negative matrix shape (\(rows), \(cols))")
+        self.rows = rows
+        self.cols = cols
+        self.storage = [Float](repeating: value, count: rows * cols)
+    }
+
+    /// A `(rows, cols)` matrix over `storage`, which must hold `rows * cols` elements, row after row.
+    public init(rows: Int, cols: Int, storage: [Float]) {
+        precondition(rows >= 0 && cols >= 0 && storage.count == rows * cols,
+                     "storage of \(storage.count) elements does not fit shape (\(rows), \(cols))")
+        self.rows = rows
+        self.cols = cols
+        self.storage = storage
+    }
+
+    /// A column vector `(count, 1)`.
+    public init(vector: [Float]) {
+        self.init(rows: vector.count, cols: 1, storage: vector)
+    }
+
+    /// Element `(i, j)`.
+    public subscript(i: Int, j: Int) -> Float {
+        get {
+            precondition(i >= 0 && i < rows && j >= 0 && j < cols, "index (\(i), \(j)) outside (\(rows), \(cols))")
+            return storage[i * cols + j]
+        }
+        set {
+            precondition(i >= 0 && i < rows && j >= 0 && j < cols, "index (\(i), \(j)) outside (\(rows), \(cols))")
+            storage[i * cols + j] = newValue
+        }
+    }
+
+    /// The transpose `(cols, rows)`.
+    public var transposed: Matrix {
+        var t = Matrix(rows: cols, cols: rows)
+        for i in 0..<rows { for j in 0..<cols { t.storage[j * rows + i] = storage[i * cols + j] } }
+        return t
+    }
+
+    /// `C = alpha · op(A) · op(B) + beta · C` (sgemm). `op(A)` is `(m, k)`, `op(B)` `(k, n)`, `C` `(m, n)`.
+    public static func gemm(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false,
+                            alpha: Float = 1, beta: Float = 0, into c: inout Matrix) {
+        a.storage.withUnsafeBufferPointer { pa in
+            b.storage.withUnsafeBufferPointer { pb in
+                c.storage.withUnsafeMutableBufferPointer { pc in
+                    BLAS.gemm(ConstMatrixView(pa.baseAddress ?? dummy, rows: a.rows, cols: a.cols),
+                              transposeA ? .transposed : .none,
+                              ConstMatrixView(pb.baseAddress ?? dummy, rows: b.rows, cols: b.cols),
+                              transposeB ? .transposed : .none,
+                              into: MatrixView(pc.baseAddress ?? mutableDummy, rows: c.rows, cols: c.cols),
+                              alpha: alpha, beta: beta)
+                }
+            }
+        }
+    }
+
+    /// `op(A) · op(B)` as a new matrix.
+    public static func product(_ a: Matrix, transposeA: Bool = false, _ b: Matrix, transposeB: Bool = false) -> Matrix {
+        var c = Matrix(rows: transposeA ? a.cols : a.rows, cols: transposeB ? b.rows : b.cols)
+        gemm(a, transposeA: transposeA, b, transposeB: transposeB, into: &c)
+        return c
+    }
+
+    /// `y = alpha · op(A) · x + beta · y` (sgemv), with `x` of `op(A).cols` and `y` of `op(A).rows` elements.
+    public static func gemv(_ a: Matrix, transpose: Bool = false, _ x: [Float],
+                            alpha: Float = 1, beta: Float = 0, into y: inout [Float]) {
+        let (m, n) = transpose ? (a.cols, a.rows) : (a.rows, a.cols)
+        precondition(x.count == n && y.count == m,
+                     "gemv shapes: op(A) (\(m), \(n)) · x (\(x.count)) -> y (\(y.count))")
+        a.storage.withUnsafeBufferPointer { pa in
+            x.withUnsafeBufferPointer { px in
+                y.withUnsafeMutableBufferPointer { py in
+                    BLAS.gemv(ConstMatrixView(pa.baseAddress ?? dummy, rows: a.rows, cols: a.cols),
+                              transpose ? .transposed : .none,
+                              x: px.baseAddress ?? dummy, y: py.baseAddress ?? mutableDummy,
+                              alpha: alpha, beta: beta)
+                }
+            }
+        }
+    }
+}
+
+/// `y += alpha · x` (saxpy); both have the same length.
+public func axpy(_ alpha: Float, _ x: [Float], _ y: inout [Float]) {
+    precondition(x.count == y.count, "axpy lengths \(x.count) and \(y.count) differ")
+    x.withUnsafeBufferPointer { px in
+        y.withUnsafeMutableBufferPointer { py in
+            BLAS.axpy(count: x.count, alpha: alpha, x: px.baseAddress ?? dummy, y: py.baseAddress ?? mutableDummy)
+        }
+    }
+}
+
+/// `x · y` (sdot); both have the same length.
+public func dot(_ x: [Float], _ y: [Float]) -> Float {
+    precondition(x.count == y.count, "dot lengths \(x.count) and \(y.count) differ")
+    return x.withUnsafeBufferPointer { px in
+        y.withUnsafeBufferPointer { py in
+            BLAS.dot(count: x.count, px.baseAddress ?? dummy, py.baseAddress ?? dummy)
+        }
+    }
+}
+
+/// OpenBLAS's thread pool, shared by the whole process.
+///
+/// The default is OpenBLAS's own: the `OPENBLAS_NUM_THREADS` environment
+/// variable when set, otherwise one thread per core.
+public enum BLASThreads {
+    /// The number of threads OpenBLAS uses for one call. Setting it affects the whole process.
+    public static var count: Int {
+        get { BLAS.threadCount }
+        set { BLAS.threadCount = newValue }
+    }
+
+    /// OpenBLAS's build configuration and chosen CPU kernel, e.g. `OpenBLAS 0.3.21 ... (core Cooperlake)`.
+    public static var configuration: String { BLAS.configuration }
+}
+
+// Empty arrays may have no base address; BLAS is never called with them (every
+// size check above returns first), but the views need some pointer.
+nonisolated(unsafe) private let dummyStorage = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+private var dummy: UnsafePointer<Float> { UnsafePointer(dummyStorage) }
+private var mutableDummy: UnsafeMutablePointer<Float> { dummyStorage }

@@ -1,0 +1,112 @@
+// The engine's view of a model's weights: matrices ready for BLAS, with the
+// biases folded where the math allows it. Built once at load; immutable.
+
+/// `y = W · x + b`, weight `(out, in)`, bias `(out)` or absent (zeros).
+struct Linear: @unchecked Sendable {
+    let weight: ConstMatrixView  // (out, in)
+    let bias: UnsafePointer<Float>?  // (out)
+    var outputs: Int { weight.rows }
+    var inputs: Int { weight.cols }
+
+    /// `Y (n, out) = X (n, in) · Wᵀ + b`. GEMV when `n == 1`: OpenBLAS's GEMM with one column is much slower.
+    @inline(__always)
+    func apply(_ x: ConstMatrixView, into y: MatrixView) {
+        precondition(x.cols == inputs && y.cols == outputs && x.rows == y.rows)
+        if let b = bias { y.fillRows(with: b) }
+        let beta: Float = bias == nil ? 0 : 1
+        if x.rows == 1 {
+            BLAS.gemv(weight, .none, x: x.base, y: y.base, beta: beta)
+        } else {
+            BLAS.gemm(x, .none, weight, .transposed, into: y, beta: beta)
+        }
+    }
+}
+
+/// `Y (n, cols of W) += X (n, in) · Wᵀ` for a column slice of a weight, GEMV when `n == 1`.
+@inline(__always)
+func accumulateProduct(_ x: ConstMatrixView, _ weight: ConstMatrixView, into y: MatrixView, beta: Float) {
+    if x.rows == 1 {
+        BLAS.gemv(weight, .none, x: x.base, y: y.base, beta: beta)
+    } else {
+        BLAS.gemm(x, .none, weight, .transposed, into: y, beta: beta)
+    }
+}
+
+/// One direction of one recurrent layer, gates stacked as PyTorch stores them.
+struct RecurrentLayer: @unchecked Sendable {
+    let weightIH: ConstMatrixView  // (G·H, in)
+    let weightHH: ConstMatrixView  // (G·H, H)
+    /// (G·H): `b_ih + b_hh`, except GRU's n block, which holds `b_in` alone.
+    let inputBias: UnsafePointer<Float>
+    /// (H): GRU's `b_hn` (it sits inside `r ⊙ (W_hn·h + b_hn)`); nil for the other cells.
+    let hiddenBiasN: UnsafePointer<Float>?
+    var inputSize: Int { weightIH.cols }
+}
+
+/// Additive (Bahdanau) or concat (Luong) scoring: `v · tanh(q + K_j) + b_v`.
+struct AdditiveScorer: @unchecked Sendable {
+    let key: Linear  // (A, D)
+    let query: Linear  // (A, H)
+    let energy: UnsafePointer<Float>  // (A): the energy weight's only row
+    let energyBias: Float
+}
+
+/// All of a model's weights in the form the engine computes with.
+struct EngineWeights: @unchecked Sendable {
+    let sourceEmbedding: ConstMatrixView  // (Vs, E)
+    let targetEmbedding: ConstMatrixView  // (Vt, E)
+    let encoder: [[RecurrentLayer]]  // [layer][direction]
+    let decoder: [RecurrentLayer]  // [layer]
+    let bridge: [Linear]  // linear_tanh only: (H, D) per decoder layer
+    let additive: AdditiveScorer?  // bahdanau, luong_concat
+    let generalKey: Linear?  // luong_general: (H, D)
+    let combine: Linear?  // Luong: (H, D + H)
+    let output: Linear  // (Vt, H); the target embedding when tied
+
+    init(config c: ModelConfig, store: TensorStore) {
+        func t(_ name: String) -> Tensor? { store.tensors[name] }
+        func matrix(_ name: String) -> ConstMatrixView { t(name)!.matrix }
+        func vector(_ name: String) -> UnsafePointer<Float>? { t(name)?.base }
+        func linear(_ prefix: String) -> Linear { Linear(weight: matrix("\(prefix).weight"), bias: vector("\(prefix).bias")) }
+        let H = c.hiddenSize
+
+        func recurrent(_ prefix: String, _ k: Int, _ suffix: String) -> RecurrentLayer {
+            let G = c.cell.gates * H
+            let bih = vector("\(prefix).bias_ih_l\(k)\(suffix)")
+            let bhh = vector("\(prefix).bias_hh_l\(k)\(suffix)")
+            let folded = store.allocate(G)
+            for i in 0..<G {
+                let inN = c.cell == .gru && i >= 2 * H
+                folded[i] = (bih?[i] ?? 0) + (inN ? 0 : (bhh?[i] ?? 0))
+            }
+            var hiddenN: UnsafePointer<Float>? = nil
+            if c.cell == .gru {
+                let b = store.allocate(H)
+                for i in 0..<H { b[i] = bhh?[2 * H + i] ?? 0 }
+                hiddenN = UnsafePointer(b)
+            }
+            return RecurrentLayer(weightIH: matrix("\(prefix).weight_ih_l\(k)\(suffix)"),
+                                  weightHH: matrix("\(prefix).weight_hh_l\(k)\(suffix)"),
+                                  inputBias: UnsafePointer(folded), hiddenBiasN: hiddenN)
+        }
+
+        sourceEmbedding = matrix("encoder.embedding.weight")
+        targetEmbedding = matrix("decoder.embedding.weight")
+        encoder = (0..<c.encoderLayers).map { k in
+            (c.bidirectionalEncoder ? ["", "_reverse"] : [""]).map { recurrent("encoder.rnn", k, $0) }
+        }
+        decoder = (0..<c.decoderLayers).map { recurrent("decoder.rnn", $0, "") }
+        bridge = c.bridge == .linearTanh ? (0..<c.decoderLayers).map { linear("bridge.\($0)") } : []
+        if c.attention == .bahdanau || c.attention == .luongConcat {
+            let energyBias = vector("decoder.attention.energy.bias")?[0] ?? 0
+            additive = AdditiveScorer(key: linear("decoder.attention.key"), query: linear("decoder.attention.query"),
+                                      energy: matrix("decoder.attention.energy.weight").base, energyBias: energyBias)
+        } else {
+            additive = nil
+        }
+        generalKey = c.attention == .luongGeneral ? linear("decoder.attention.key") : nil
+        combine = c.attention.isLuong ? linear("decoder.attention.combine") : nil
+        output = Linear(weight: c.tieTargetEmbeddings ? targetEmbedding : matrix("decoder.output.weight"),
+                        bias: vector("decoder.output.bias"))
+    }
+}

@@ -1,0 +1,135 @@
+/// A loaded encoder-decoder model: configuration, weights and vocabularies.
+///
+/// Immutable after loading and `Sendable`: one model can serve any number of
+/// threads at once, each through its own `Translator` (which owns the
+/// working memory). The weights are read in place from the memory-mapped
+/// `model.safetensors` when stored as aligned F32.
+public final class Seq2SeqModel: Sendable {
+    /// The parsed, validated `config.json`.
+    public let config: ModelConfig
+    /// `source.vocab`, when the directory has one.
+    public let sourceVocabulary: Vocabulary?
+    /// `target.vocab`, when the directory has one.
+    public let targetVocabulary: Vocabulary?
+    /// The safetensors `__metadata__` map (empty when absent).
+    public let metadata: [String: String]
+    /// The directory the model was loaded from.
+    public let directory: String
+
+    let store: TensorStore
+    let weights: EngineWeights
+
+    /// Loads and validates a model directory (MODEL.md): `config.json`,
+    /// `model.safetensors`, and optionally `source.vocab` and `target.vocab`.
+    ///
+    /// - Throws: `Seq2SeqError.invalidModel` naming the file, key or tensor at
+    ///   fault, what was expected and what was found.
+    public init(directory: String) throws {
+        let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        self.directory = dir
+        guard isDirectory(dir) else {
+            throw Seq2SeqError.invalidModel("model directory \(dir) does not exist or is not a directory")
+        }
+        let configBytes = try readFile(dir + "/config.json")
+        guard let configText = String(validating: configBytes, as: UTF8.self) else {
+            throw Seq2SeqError.invalidModel("config.json is not valid UTF-8")
+        }
+        let config = try ModelConfig.parse(json: configText)
+        self.config = config
+        let file = try SafeTensorsFile(path: dir + "/model.safetensors")
+        metadata = file.metadata
+        try Self.checkTensors(file.entries, against: config)
+        store = TensorStore(file: file)
+        weights = EngineWeights(config: config, store: store)
+        sourceVocabulary = try Self.vocabulary(dir + "/source.vocab", size: config.sourceVocabSize, key: "source_vocab_size")
+        targetVocabulary = try Self.vocabulary(dir + "/target.vocab", size: config.targetVocabSize, key: "target_vocab_size")
+    }
+
+    /// Every tensor of the model by name, as float32 (converted from F16/BF16/F64 where stored so).
+    public var tensors: [String: Tensor] { store.tensors }
+
+    /// The tensor `name`, or nil when the file does not hold it (an absent bias means zeros).
+    public func tensor(_ name: String) -> Tensor? { store.tensors[name] }
+
+    private static func vocabulary(_ path: String, size: Int, key: String) throws -> Vocabulary? {
+        guard fileExists(path) else { return nil }
+        let v = try Vocabulary(contentsOf: path)
+        guard v.count == size else {
+            let file = path.split(separator: "/").last.map(String.init) ?? path
+            throw Seq2SeqError.invalidModel("\(file) has \(v.count) lines, but config.json \(key) is \(size)")
+        }
+        return v
+    }
+
+    static func checkTensors(_ entries: [String: TensorEntry], against config: ModelConfig) throws {
+        let specs = config.tensorSpecs
+        let expected = Set(specs.map(\.name))
+        for name in entries.keys.sorted() where !expected.contains(name) {
+            var why = "is not used by this configuration"
+            if name == "decoder.output.weight" && config.tieTargetEmbeddings {
+                why += " (tie_target_embeddings is true: decoder.embedding.weight is the output weight)"
+            }
+            throw Seq2SeqError.invalidModel("tensor \(name) \(why) (cell \(config.cell.rawValue), attention \(config.attention.rawValue), bridge \(config.bridge.rawValue))")
+        }
+        for spec in specs {
+            guard let e = entries[spec.name] else {
+                if spec.optional { continue }
+                throw Seq2SeqError.invalidModel("tensor \(spec.name) is missing (expected shape \(spec.shape))")
+            }
+            guard e.shape == spec.shape else {
+                throw Seq2SeqError.invalidModel("tensor \(spec.name) has shape \(e.shape), expected \(spec.shape)")
+            }
+        }
+    }
+
+    // MARK: Text
+
+    /// Source token ids for `text`: the model's tokenizer, then `source.vocab`; unknown tokens map to `unk`.
+    ///
+    /// - Throws: `invalidInput` when the model has no source vocabulary.
+    public func sourceIDs(for text: String) throws -> [Int] {
+        guard let vocab = sourceVocabulary else {
+            throw Seq2SeqError.invalidInput("the model has no source.vocab, so text input cannot be tokenized")
+        }
+        return Tokenization.split(text, with: config.tokenizer).map { vocab.id(of: $0) ?? config.specialTokens.unk }
+    }
+
+    /// Target token ids for `text` (for scoring), like `sourceIDs(for:)` with `target.vocab`.
+    public func targetIDs(for text: String) throws -> [Int] {
+        guard let vocab = targetVocabulary else {
+            throw Seq2SeqError.invalidInput("the model has no target.vocab, so target text cannot be tokenized")
+        }
+        return Tokenization.split(text, with: config.tokenizer).map { vocab.id(of: $0) ?? config.specialTokens.unk }
+    }
+
+    /// Target tokens for `ids`, or nil when the model has no target vocabulary.
+    public func targetTokens(for ids: [Int]) -> [String]? {
+        guard let vocab = targetVocabulary else { return nil }
+        return ids.map { vocab.token(for: $0) ?? "<\($0)>" }
+    }
+
+    /// `ids` detokenized: tokens joined by the model's tokenizer rule, or the ids themselves without a vocabulary.
+    public func detokenize(_ ids: [Int]) -> String {
+        guard let tokens = targetTokens(for: ids) else { return ids.map(String.init).joined(separator: " ") }
+        return Tokenization.join(tokens, with: config.tokenizer)
+    }
+
+    /// Bytes of float32 weights the engine reads (after conversion).
+    public var weightBytes: Int { store.tensors.values.reduce(0) { $0 + $1.count * 4 } }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}
+
+func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+}

@@ -1,0 +1,2 @@
+// The naive reference implementation: see Reference.swift.
+import Seq2Seq

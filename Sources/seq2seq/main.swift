@@ -1,0 +1,2 @@
+import Seq2Seq
+print("seq2seq")
