@@ -133,3 +133,10 @@ func fileExists(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0
 }
+
+extension Seq2SeqModel {
+    /// Bytes of weights read in place from the mapped file (aligned F32), the rest having been converted.
+    public var mappedInPlaceBytes: Int {
+        store.tensors.values.filter { $0.storedAs == .f32 && store.isMapped($0) }.reduce(0) { $0 + $1.count * 4 }
+    }
+}

@@ -57,6 +57,13 @@ final class TensorStore: @unchecked Sendable {
         for b in owned { b.deallocate() }
     }
 
+    /// Whether `t` points into the mapped file (rather than a converted copy).
+    func isMapped(_ t: Tensor) -> Bool {
+        guard let f = file else { return false }
+        let p = UnsafeRawPointer(t.base)
+        return p >= f.file.base && p < f.file.base + f.file.size
+    }
+
     /// A new owned buffer of `count` floats, zero-filled, freed with the store.
     func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
         let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))

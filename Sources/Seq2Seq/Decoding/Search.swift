@@ -1,0 +1,306 @@
+/// A hypothesis that left the beam: by emitting `eos`, or by reaching the step limit.
+/// It is rebuilt from the step history at the end (`History.backtrack`).
+struct Finished {
+    let step: Int  // the step t that produced its last token
+    let row: Int  // its parent's row among step t's rows
+    let token: Int  // the last token (eos, or a token at the step limit)
+    let tokenLogProb: Float
+    let logProb: Double
+    let endedWithEOS: Bool
+}
+
+/// Per step, per new row: the token chosen, the row it extends, and its log-probability;
+/// per step, per row at that step: the attention weights.
+struct History {
+    let rows: Int  // row capacity R
+    let steps: Int
+    let maxLength: Int  // Smax
+    let token: UnsafeMutablePointer<Int>  // (steps, R)
+    let parent: UnsafeMutablePointer<Int>  // (steps, R)
+    let logProb: UnsafeMutablePointer<Float>  // (steps, R)
+    let attention: UnsafeMutablePointer<Float>?  // (steps, R, Smax)
+
+    init(rows: Int, steps: Int, maxLength: Int, attention: Bool, arena: Arena) {
+        self.rows = rows
+        self.steps = steps
+        self.maxLength = maxLength
+        token = arena.array(rows * steps, of: 0)
+        parent = arena.array(rows * steps, of: 0)
+        logProb = arena.array(rows * steps, of: Float(0))
+        self.attention = attention ? arena.floats(rows * steps * maxLength) : nil
+    }
+
+    @inline(__always) func record(step t: Int, row i: Int, token tok: Int, parent p: Int, logProb lp: Float) {
+        let k = (t - 1) * rows + i
+        token[k] = tok
+        parent[k] = p
+        logProb[k] = lp
+    }
+
+    /// Stores the attention rows `alpha` (R, ≥ Smax) of step `t`.
+    @inline(__always) func recordAttention(step t: Int, alpha: MatrixView, rows R: Int) {
+        guard let att = attention else { return }
+        for r in 0..<R { (att + ((t - 1) * rows + r) * maxLength).update(from: alpha.row(r), count: maxLength) }
+    }
+
+    /// The hypothesis `f` as ids, step log-probabilities and attention rows (each `length` long).
+    func backtrack(_ f: Finished, sourceLength: Int) -> (ids: [Int], logProbs: [Float], attention: [[Float]]?) {
+        var ids: [Int] = []
+        var lps: [Float] = [f.tokenLogProb]
+        var att: [[Float]]? = attention == nil ? nil : []
+        func attentionRow(_ t: Int, _ r: Int) -> [Float] {
+            Array(UnsafeBufferPointer(start: attention! + ((t - 1) * rows + r) * maxLength, count: sourceLength))
+        }
+        if !f.endedWithEOS { ids.append(f.token) }
+        att?.append(attentionRow(f.step, f.row))
+        var row = f.row
+        var t = f.step - 1
+        while t >= 1 {
+            let k = (t - 1) * rows + row
+            ids.append(token[k])
+            lps.append(logProb[k])
+            att?.append(attentionRow(t, parent[k]))
+            row = parent[k]
+            t -= 1
+        }
+        return (ids.reversed(), lps.reversed(), att?.reversed())
+    }
+}
+
+extension Engine {
+    /// Greedy or beam search (MODEL.md "Decoding") over sources sorted by length, longest first.
+    /// Returns one translation per source, in the same order.
+    func search(_ sources: [[Int]], options: DecodingOptions, arena: Arena) -> [Translation] {
+        let c = config
+        let N = sources.count
+        let K = options.beamSize
+        let V = c.targetVocabSize
+        let eos = c.specialTokens.eos
+        let encoded = encode(sources, arena: arena)
+        let capacity = N * K
+        var s = DecoderState(engine: self, encoded: encoded, capacity: capacity, arena: arena)
+        s.start(engine: self, encoded: encoded)
+
+        let limit = arena.array(N, of: 0)
+        var steps = 0
+        for n in 0..<N {
+            limit[n] = options.maxSteps(sourceLength: sources[n].count)
+            steps = max(steps, limit[n])
+        }
+        let withAttention = options.returnAttention && c.attention != .none
+        let history = History(rows: capacity, steps: steps, maxLength: encoded.maxLength,
+                              attention: withAttention, arena: arena)
+        var score = arena.array(capacity, of: 0.0)  // running log-probability of each row
+        var nextScore = arena.array(capacity, of: 0.0)
+        let nextToken = arena.array(capacity, of: 0)
+        let parents = arena.array(capacity, of: 0)
+        let lse = arena.array(capacity, of: Float(0))
+        // Beam scratch: each row's best K + 1 tokens, then the merged candidates of one sentence.
+        let perRow = K + 1
+        let topValue = arena.array(capacity * perRow, of: Float(0))
+        let topToken = arena.array(capacity * perRow, of: 0)
+        let candidates = arena.array(K * perRow, of: Candidate(value: 0, row: 0, token: 0, logProb: 0))
+        var finished: [[Finished]] = (0..<N).map { _ in
+            var a: [Finished] = []
+            a.reserveCapacity(3 * K)
+            return a
+        }
+
+        var R = N
+        var t = 0
+        while R > 0 {
+            t += 1
+            step(&s, rows: R, encoded: encoded)
+            if withAttention { history.recordAttention(step: t, alpha: s.alpha, rows: R) }
+            for r in 0..<R { lse[r] = logSumExp(s.logits.row(r), V) }
+            var next = 0
+            var r0 = 0
+            while r0 < R {
+                let slot = s.rowSlot[r0]
+                var r1 = r0 + 1
+                while r1 < R && s.rowSlot[r1] == slot { r1 += 1 }
+                let eosAllowed = t - 1 >= options.minLength
+                let atLimit = t >= limit[slot]
+                if K == 1 {
+                    // Greedy: argmax over all ids, lowest id on ties.
+                    let r = r0
+                    let logits = s.logits.row(r)
+                    let tok = argmax(logits, V, skip: eosAllowed ? -1 : eos)
+                    let lp = logits[tok] - lse[r]
+                    let total = score[r] + Double(lp)
+                    if tok == eos || atLimit {
+                        finished[slot].append(Finished(step: t, row: r, token: tok, tokenLogProb: lp, logProb: total,
+                                                       endedWithEOS: tok == eos))
+                    } else {
+                        parents[next] = r
+                        nextToken[next] = tok
+                        nextScore[next] = total
+                        history.record(step: t, row: next, token: tok, parent: r, logProb: lp)
+                        next += 1
+                    }
+                } else {
+                    // Beam: rank all candidates of this sentence by summed log-probability
+                    // (ties: lower hypothesis index, then lower token id), walk down the ranking.
+                    var m = 0
+                    for r in r0..<r1 {
+                        let found = topTokens(s.logits.row(r), V, count: perRow, skip: eosAllowed ? -1 : eos,
+                                              values: topValue + r * perRow, tokens: topToken + r * perRow)
+                        for q in 0..<found {
+                            let lp = topValue[r * perRow + q] - lse[r]
+                            candidates[m] = Candidate(value: score[r] + Double(lp), row: r,
+                                                      token: topToken[r * perRow + q], logProb: lp)
+                            m += 1
+                        }
+                    }
+                    sortCandidates(candidates, m)
+                    let first = next
+                    for q in 0..<m {
+                        let cand = candidates[q]
+                        if cand.token == eos {
+                            finished[slot].append(Finished(step: t, row: cand.row, token: eos, tokenLogProb: cand.logProb,
+                                                           logProb: cand.value, endedWithEOS: true))
+                        } else {
+                            parents[next] = cand.row
+                            nextToken[next] = cand.token
+                            nextScore[next] = cand.value
+                            history.record(step: t, row: next, token: cand.token, parent: cand.row, logProb: cand.logProb)
+                            next += 1
+                            if next - first == K { break }
+                        }
+                    }
+                    if finished[slot].count >= K {
+                        next = first
+                    } else if atLimit {
+                        for i in first..<next {
+                            finished[slot].append(Finished(step: t, row: parents[i], token: nextToken[i],
+                                                           tokenLogProb: history.logProb[(t - 1) * capacity + i],
+                                                           logProb: nextScore[i], endedWithEOS: false))
+                        }
+                        next = first
+                    }
+                }
+                r0 = r1
+            }
+            if next == 0 { break }
+            var identity = next == R
+            if identity { for i in 0..<next where parents[i] != i { identity = false; break } }
+            if !identity { s.gather(parents, count: next) }
+            for i in 0..<next { s.prevToken[i] = nextToken[i] }
+            swap(&score, &nextScore)
+            R = next
+        }
+
+        return (0..<N).map { n in
+            let ranked = finished[n].map { f -> (Finished, Double) in
+                let length = f.step  // tokens generated, eos included
+                return (f, f.logProb / pow(Double(length), options.lengthPenalty))
+            }.enumerated().sorted { a, b in
+                a.element.1 != b.element.1 ? a.element.1 > b.element.1 : a.offset < b.offset
+            }.map(\.element)
+            let hyps = ranked.prefix(options.nBest).map { (f, normalized) -> Hypothesis in
+                let (ids, lps, att) = history.backtrack(f, sourceLength: sources[n].count)
+                return Hypothesis(ids: ids, tokens: nil, logProb: f.logProb, score: normalized,
+                                  endedWithEOS: f.endedWithEOS, tokenLogProbs: lps,
+                                  attention: att)
+            }
+            return Translation(hypotheses: hyps)
+        }
+    }
+
+    /// Teacher forcing: `log p(y_t | y_<t, x)` for every target token. Sources sorted longest first;
+    /// `targets[n]` belongs to `sources[n]`.
+    func score(_ sources: [[Int]], targets: [[Int]], arena: Arena) -> [ScoreResult] {
+        let c = config
+        let N = sources.count
+        let V = c.targetVocabSize
+        let encoded = encode(sources, arena: arena)
+        var s = DecoderState(engine: self, encoded: encoded, capacity: N, arena: arena)
+        s.start(engine: self, encoded: encoded)
+        var results = targets.map { t -> [Double] in
+            var a: [Double] = []
+            a.reserveCapacity(t.count)
+            return a
+        }
+        let parents = arena.array(N, of: 0)
+        var R = 0
+        for n in 0..<N where !targets[n].isEmpty { parents[R] = n; R += 1 }
+        if R < N { s.gather(parents, count: R) }
+        var t = 0
+        while R > 0 {
+            t += 1
+            step(&s, rows: R, encoded: encoded)
+            var next = 0
+            for r in 0..<R {
+                let slot = s.rowSlot[r]
+                let y = targets[slot][t - 1]
+                let lp = s.logits.row(r)[y] - logSumExp(s.logits.row(r), V)
+                results[slot].append(Double(lp))
+                if t < targets[slot].count {
+                    parents[next] = r
+                    next += 1
+                }
+            }
+            if next < R { s.gather(parents, count: next) }
+            R = next
+            for r in 0..<R { s.prevToken[r] = targets[s.rowSlot[r]][t - 1] }
+        }
+        return results.map { ScoreResult(tokenLogProbs: $0, logProb: $0.reduce(0, +)) }
+    }
+}
+
+/// A beam candidate: a row extended by a token.
+struct Candidate {
+    var value: Double  // summed log-probability
+    var row: Int
+    var token: Int
+    var logProb: Float  // the token's own log-probability
+}
+
+/// Sorts `c[0..<n]` by value (highest first), then row, then token (lowest first). Insertion sort: n ≤ K·(K+1).
+@inline(__always)
+func sortCandidates(_ c: UnsafeMutablePointer<Candidate>, _ n: Int) {
+    func before(_ a: Candidate, _ b: Candidate) -> Bool {
+        if a.value != b.value { return a.value > b.value }
+        if a.row != b.row { return a.row < b.row }
+        return a.token < b.token
+    }
+    if n < 2 { return }
+    for i in 1..<n {
+        let x = c[i]
+        var j = i - 1
+        while j >= 0 && before(x, c[j]) { c[j + 1] = c[j]; j -= 1 }
+        c[j + 1] = x
+    }
+}
+
+/// The `count` largest of `x[0..<n]` (never index `skip`), highest first, lower index first on ties.
+/// Writes values and indices; returns how many were found (`min(count, n − skipped)`).
+@inline(__always)
+func topTokens(_ x: UnsafePointer<Float>, _ n: Int, count: Int, skip: Int,
+               values: UnsafeMutablePointer<Float>, tokens: UnsafeMutablePointer<Int>) -> Int {
+    var found = 0
+    for i in 0..<n where i != skip {
+        let v = x[i]
+        if found == count {
+            // strictly better than the worst kept: equal values keep the lower index
+            if !(v > values[count - 1]) { continue }
+            found -= 1
+        }
+        var j = found - 1
+        while j >= 0 && v > values[j] {
+            values[j + 1] = values[j]
+            tokens[j + 1] = tokens[j]
+            j -= 1
+        }
+        values[j + 1] = v
+        tokens[j + 1] = i
+        found += 1
+    }
+    return found
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

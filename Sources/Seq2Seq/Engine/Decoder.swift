@@ -1,0 +1,253 @@
+/// The computation of MODEL.md over a model's weights. Stateless: all memory comes from an `Arena`.
+struct Engine {
+    let config: ModelConfig
+    let weights: EngineWeights
+}
+
+/// The decoder's working set for a batch: per-hypothesis state rows and scratch,
+/// all sized for `capacity` rows (sentences × beam) before the step loop.
+///
+/// Rows are hypotheses; `rowSlot[r]` is the sentence slot of row `r`. Rows of
+/// one sentence are always contiguous, so attention runs per sentence on a
+/// block of rows.
+struct DecoderState {
+    let capacity: Int
+    var h: [MatrixView]  // [layer] (capacity, H)
+    var c: [MatrixView]  // [layer] (capacity, H), LSTM only
+    var hTilde: MatrixView  // (capacity, H), Luong's attentional state h̃
+    var rowSlot: UnsafeMutablePointer<Int>  // (capacity)
+    var prevToken: UnsafeMutablePointer<Int>  // (capacity)
+    // Second copies, for reordering rows after a beam step (swapped, never copied back).
+    var h2: [MatrixView], c2: [MatrixView], hTilde2: MatrixView
+    var rowSlot2: UnsafeMutablePointer<Int>, prevToken2: UnsafeMutablePointer<Int>
+
+    // Scratch.
+    let embedded: MatrixView  // (capacity, E)
+    let context: MatrixView  // (capacity, D): c_t
+    let gx: MatrixView  // (capacity, G·H)
+    let gh: MatrixView  // (capacity, G·H)
+    let query: MatrixView  // (capacity, A) additive attention, (0, 0) otherwise
+    let alpha: MatrixView  // (capacity, Smax): attention weights of the current step
+    let logits: MatrixView  // (capacity, Vt)
+
+    // Per sentence slot, computed once per batch.
+    let keys: MatrixView  // (N · Smax, A) additive, (N · Smax, H) luong_general; empty otherwise
+    let fixedInput: MatrixView  // (N, G·H): attention none, W_ih[:, E:] · u + bias
+
+    init(engine: Engine, encoded: EncodedBatch, capacity R: Int, arena: Arena) {
+        let c = engine.config
+        let H = c.hiddenSize, E = c.embeddingSize, D = c.encoderOutputSize
+        let G = c.cell.gates * H
+        let L = c.decoderLayers
+        let N = encoded.count, Smax = encoded.maxLength
+        let lstm = c.cell == .lstm
+        capacity = R
+        h = (0..<L).map { _ in arena.matrix(R, H) }
+        h2 = (0..<L).map { _ in arena.matrix(R, H) }
+        self.c = lstm ? (0..<L).map { _ in arena.matrix(R, H) } : []
+        c2 = lstm ? (0..<L).map { _ in arena.matrix(R, H) } : []
+        hTilde = arena.matrix(c.attention.isLuong ? R : 0, H)
+        hTilde2 = arena.matrix(c.attention.isLuong ? R : 0, H)
+        rowSlot = arena.array(R, of: 0)
+        rowSlot2 = arena.array(R, of: 0)
+        prevToken = arena.array(R, of: c.specialTokens.bos)
+        prevToken2 = arena.array(R, of: c.specialTokens.bos)
+        embedded = arena.matrix(R, E)
+        context = arena.matrix(R, D)
+        gx = arena.matrix(R, G)
+        gh = arena.matrix(R, G)
+        let A = engine.weights.additive?.key.outputs ?? 0
+        query = arena.matrix(A > 0 ? R : 0, max(A, 1))
+        alpha = arena.matrix(R, Smax)
+        logits = arena.matrix(R, c.targetVocabSize)
+
+        let w = engine.weights
+        if let add = w.additive {
+            keys = arena.matrix(N * Smax, A)
+            add.key.apply(encoded.bank.const, into: keys)
+        } else if let general = w.generalKey {
+            keys = arena.matrix(N * Smax, H)
+            general.apply(encoded.bank.const, into: keys)
+        } else {
+            keys = arena.matrix(0, 1)
+        }
+        if c.attention == .none {
+            let layer = w.decoder[0]
+            fixedInput = arena.matrix(N, G)
+            fixedInput.fillRows(with: layer.inputBias)
+            BLAS.gemm(encoded.summary.const, .none, layer.weightIH.columns(E, D), .transposed, into: fixedInput, beta: 1)
+        } else {
+            fixedInput = arena.matrix(0, 1)
+        }
+    }
+
+    /// Sets row `n` to sentence slot `n`'s initial state (the bridge), for `n < N`.
+    mutating func start(engine: Engine, encoded: EncodedBatch) {
+        let c = engine.config
+        let N = encoded.count
+        for n in 0..<N { rowSlot[n] = n }
+        switch c.bridge {
+        case .zeros:
+            break
+        case .copy:
+            for k in 0..<c.decoderLayers {
+                h[k].base.update(from: encoded.finalH[k].base, count: N * c.hiddenSize)
+                if c.cell == .lstm { self.c[k].base.update(from: encoded.finalC[k].base, count: N * c.hiddenSize) }
+            }
+        case .linearTanh:
+            for k in 0..<c.decoderLayers {
+                let s = h[k].rows(0, N)
+                engine.weights.bridge[k].apply(encoded.summary.const, into: s)
+                for n in 0..<N { let r = s.row(n); for i in 0..<s.cols { r[i] = tanhf(r[i]) } }
+            }
+        }
+    }
+
+    /// Makes row `i` a copy of row `parents[i]` for `i < count` (beam reordering, dropping finished rows).
+    mutating func gather(_ parents: UnsafePointer<Int>, count: Int) {
+        func copyRows(_ from: MatrixView, _ to: MatrixView) {
+            for i in 0..<count { to.row(i).update(from: from.row(parents[i]), count: from.cols) }
+        }
+        for k in h.indices { copyRows(h[k], h2[k]) }
+        for k in c.indices { copyRows(c[k], c2[k]) }
+        if hTilde.rows > 0 { copyRows(hTilde, hTilde2) }
+        for i in 0..<count {
+            rowSlot2[i] = rowSlot[parents[i]]
+            prevToken2[i] = prevToken[parents[i]]
+        }
+        swap(&h, &h2)
+        swap(&c, &c2)
+        swap(&hTilde, &hTilde2)
+        swap(&rowSlot, &rowSlot2)
+        swap(&prevToken, &prevToken2)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Engine {
+    /// One decoder step for rows `0 ..< R`: reads `prevToken` and the state, updates the
+    /// state, and leaves `logits` (R, Vt) and, with attention, `alpha` (R, Smax).
+    func step(_ s: inout DecoderState, rows R: Int, encoded: EncodedBatch) {
+        let c = config, w = weights
+        let E = c.embeddingSize, H = c.hiddenSize, D = c.encoderOutputSize
+        let top = c.decoderLayers - 1
+        let lstm = c.cell == .lstm
+
+        // e_t: gather embeddings of the previous tokens.
+        for r in 0..<R { s.embedded.row(r).update(from: w.targetEmbedding.row(s.prevToken[r]), count: E) }
+
+        // Bahdanau attends before the RNN, from the previous top state.
+        if c.attention == .bahdanau {
+            attend(&s, rows: R, encoded: encoded, state: s.h[top].rows(0, R).const)
+        }
+
+        // Layer 0 input projection: W_ih · [e; second] as two GEMMs over column slices of W_ih.
+        let gx = s.gx.rows(0, R), gh = s.gh.rows(0, R)
+        let l0 = w.decoder[0]
+        switch c.attention {
+        case .none:
+            for r in 0..<R { gx.row(r).update(from: s.fixedInput.row(s.rowSlot[r]), count: gx.cols) }
+            accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
+        case .bahdanau:
+            gx.fillRows(with: l0.inputBias)
+            accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
+            accumulateProduct(s.context.rows(0, R).const, l0.weightIH.columns(E, D), into: gx, beta: 1)
+        case .luongDot, .luongGeneral, .luongConcat:
+            gx.fillRows(with: l0.inputBias)
+            accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
+            accumulateProduct(s.hTilde.rows(0, R).const, l0.weightIH.columns(E, H), into: gx, beta: 1)
+        }
+        for k in 0..<c.decoderLayers {
+            let layer = w.decoder[k]
+            if k > 0 {
+                gx.fillRows(with: layer.inputBias)
+                accumulateProduct(s.h[k - 1].rows(0, R).const, layer.weightIH, into: gx, beta: 1)
+            }
+            let hk = s.h[k]
+            accumulateProduct(hk.rows(0, R).const, layer.weightHH, into: gh, beta: 0)
+            for r in 0..<R {
+                cellUpdate(c.cell, hidden: H, gx: gx.row(r), gh: gh.row(r), biasN: layer.hiddenBiasN,
+                           h: hk.row(r), c: lstm ? s.c[k].row(r) : nil)
+            }
+        }
+
+        // Output state o_t.
+        let o: ConstMatrixView
+        if c.attention.isLuong {
+            let ht = s.h[top].rows(0, R).const
+            attend(&s, rows: R, encoded: encoded, state: ht)
+            // h̃ = tanh(W_c · [c; h] + b_c)
+            let combine = w.combine!
+            let out = s.hTilde.rows(0, R)
+            if let b = combine.bias { out.fillRows(with: b) }
+            let beta: Float = combine.bias == nil ? 0 : 1
+            accumulateProduct(s.context.rows(0, R).const, combine.weight.columns(0, D), into: out, beta: beta)
+            accumulateProduct(ht, combine.weight.columns(D, H), into: out, beta: 1)
+            for r in 0..<R { let p = out.row(r); for i in 0..<H { p[i] = tanhf(p[i]) } }
+            o = out.const
+        } else {
+            o = s.h[top].rows(0, R).const
+        }
+        w.output.apply(o, into: s.logits.rows(0, R))
+    }
+
+    /// Attention for rows `0 ..< R` with query states `state` (R, H): fills `alpha` and `context`.
+    private func attend(_ s: inout DecoderState, rows R: Int, encoded: EncodedBatch, state: ConstMatrixView) {
+        let c = config
+        if let add = weights.additive {
+            let q = s.query.rows(0, R)
+            add.query.apply(state, into: q)
+        }
+        var r0 = 0
+        while r0 < R {
+            let slot = s.rowSlot[r0]
+            var r1 = r0 + 1
+            while r1 < R && s.rowSlot[r1] == slot { r1 += 1 }
+            let count = r1 - r0
+            let len = encoded.lengths[slot]
+            let memory = encoded.memory(slot)  // (len, D)
+            let alpha = MatrixView(s.alpha.row(r0), rows: count, cols: len, ld: s.alpha.ld)
+            switch c.attention {
+            case .bahdanau, .luongConcat:
+                let add = weights.additive!
+                let A = add.key.outputs
+                let keys = s.keys.const.rows(slot * encoded.maxLength, len)
+                for r in r0..<r1 {
+                    let q = s.query.row(r)
+                    let a = s.alpha.row(r)
+                    for j in 0..<len { a[j] = additiveScore(q, keys.row(j), add.energy, A) + add.energyBias }
+                }
+            case .luongDot:
+                scoreProduct(state.rows(r0, count), memory, into: alpha)
+            case .luongGeneral:
+                scoreProduct(state.rows(r0, count), s.keys.const.rows(slot * encoded.maxLength, len), into: alpha)
+            case .none:
+                preconditionFailure("attend() without attention")
+            }
+            for r in r0..<r1 { softmaxInPlace(s.alpha.row(r), len) }
+            // c_t = Σ_j α_tj m_j
+            let ctx = s.context.rows(r0, count)
+            if count == 1 {
+                BLAS.gemv(memory, .transposed, x: alpha.base, y: ctx.base)
+            } else {
+                BLAS.gemm(alpha.const, .none, memory, .none, into: ctx)
+            }
+            r0 = r1
+        }
+    }
+
+    /// `scores (n, len) = queries (n, K) · keysᵀ (K, len)`.
+    @inline(__always)
+    private func scoreProduct(_ queries: ConstMatrixView, _ keys: ConstMatrixView, into scores: MatrixView) {
+        if queries.rows == 1 {
+            BLAS.gemv(keys, .none, x: queries.base, y: scores.base)
+        } else {
+            BLAS.gemm(queries, .none, keys, .transposed, into: scores)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+/// The encoder's results for a batch of `N` sentences sorted by length, longest first.
+///
+/// Sentence slot `n` has length `lengths[n]`; its positions are rows
+/// `n · maxLength ..< n · maxLength + lengths[n]` of `bank` (padded rows are zeros).
+struct EncodedBatch {
+    let count: Int  // N
+    let maxLength: Int  // Smax
+    let lengths: UnsafeMutablePointer<Int>  // (N)
+    let bank: MatrixView  // (N · Smax, D): the top layer's outputs, the memory bank m_j
+    let summary: MatrixView  // (N, D): u
+    let finalH: [MatrixView]  // [layer] (N, H), unidirectional encoders (the copy bridge)
+    let finalC: [MatrixView]  // [layer] (N, H), LSTM only
+
+    /// The memory bank of slot `n`: `(lengths[n], D)`.
+    @inline(__always) func memory(_ n: Int) -> ConstMatrixView { bank.const.rows(n * maxLength, lengths[n]) }
+}
+
+extension Engine {
+    /// Runs the encoder over `sources` (already sorted by length, longest first, none empty).
+    ///
+    /// Per layer and direction: one GEMM projects every position of every
+    /// sentence, then the time loop does one recurrent product over the
+    /// sentences still running (a prefix, thanks to the sort).
+    func encode(_ sources: [[Int]], arena: Arena) -> EncodedBatch {
+        let c = config, w = weights
+        let N = sources.count
+        let Smax = sources[0].count
+        let H = c.hiddenSize, E = c.embeddingSize, D = c.encoderOutputSize
+        let G = c.cell.gates * H
+        let directions = c.bidirectionalEncoder ? 2 : 1
+        let lengths = arena.array(N, of: 0)
+        for n in 0..<N { lengths[n] = sources[n].count }
+
+        // x: (N · Smax, E) embeddings, padded rows zero.
+        let x = arena.matrix(N * Smax, E)
+        for n in 0..<N {
+            for (p, id) in sources[n].enumerated() {
+                x.row(n * Smax + p).update(from: w.sourceEmbedding.row(id), count: E)
+            }
+        }
+        var input = x.const
+        let banks = [arena.matrix(N * Smax, D), c.encoderLayers > 1 ? arena.matrix(N * Smax, D) : arena.matrix(0, D)]
+        let proj = arena.matrix(N * Smax, G)  // input projections of one direction
+        let gh = arena.matrix(N, G)
+        let h = arena.matrix(N, H)
+        let cell = arena.matrix(N, H)
+        var finalH: [MatrixView] = []
+        var finalC: [MatrixView] = []
+        let summary = arena.matrix(N, D)
+        var out = banks[0]
+
+        for k in 0..<c.encoderLayers {
+            out = banks[k % 2]
+            for dir in 0..<directions {
+                let layer = w.encoder[k][dir]
+                // One GEMM for all positions of all sentences: proj = input · W_ihᵀ + folded bias.
+                proj.fillRows(with: layer.inputBias)
+                BLAS.gemm(input, .none, layer.weightIH, .transposed, into: proj, beta: 1)
+                BLAS.scale(h, by: 0)
+                BLAS.scale(cell, by: 0)
+                var active = N
+                for step in 0..<Smax {
+                    while active > 0 && lengths[active - 1] <= step { active -= 1 }
+                    let hs = h.rows(0, active)
+                    accumulateProduct(hs.const, layer.weightHH, into: gh.rows(0, active), beta: 0)
+                    for n in 0..<active {
+                        let p = dir == 0 ? step : lengths[n] - 1 - step
+                        let row = n * Smax + p
+                        cellUpdate(c.cell, hidden: H, gx: proj.row(row), gh: gh.row(n), biasN: layer.hiddenBiasN,
+                                   h: h.row(n), c: c.cell == .lstm ? cell.row(n) : nil)
+                        out.row(row).advanced(by: dir * H).update(from: h.row(n), count: H)
+                    }
+                }
+                if k == c.encoderLayers - 1 {
+                    for n in 0..<N { summary.row(n).advanced(by: dir * H).update(from: h.row(n), count: H) }
+                }
+                if directions == 1 && c.bridge == .copy {
+                    let fh = arena.matrix(N, H)
+                    fh.base.update(from: h.base, count: N * H)
+                    finalH.append(fh)
+                    if c.cell == .lstm {
+                        let fc = arena.matrix(N, H)
+                        fc.base.update(from: cell.base, count: N * H)
+                        finalC.append(fc)
+                    }
+                }
+            }
+            input = out.const
+        }
+        return EncodedBatch(count: N, maxLength: Smax, lengths: lengths, bank: out, summary: summary,
+                            finalH: finalH, finalC: finalC)
+    }
+}

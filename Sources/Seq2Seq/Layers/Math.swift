@@ -1,0 +1,109 @@
+// Elementwise kernels over contiguous Float buffers. Vectorized with SIMD
+// types where it matters (the vocabulary-wide exp of the log-softmax, the
+// attention's tanh), scalar libm elsewhere.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+
+/// Index of the largest of `x[0..<n]`, the lowest index on ties; `skip` (if ≥ 0) is never chosen.
+@inline(__always)
+func argmax(_ x: UnsafePointer<Float>, _ n: Int, skip: Int = -1) -> Int {
+    var best = -1
+    var bestValue = -Float.infinity
+    for i in 0..<n where i != skip {
+        let v = x[i]
+        if best < 0 || v > bestValue { best = i; bestValue = v }
+    }
+    return best
+}
+
+/// `log Σ exp(x[i])` over `n` values, max-subtracted so nothing overflows.
+@inline(__always)
+func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var m = -Float.infinity
+    var i = 0
+    var m8 = SIMD8<Float>(repeating: -.infinity)
+    while i + 8 <= n {
+        m8 = pointwiseMax(m8, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+        i += 8
+    }
+    m = m8.max()
+    while i < n { m = max(m, x[i]); i += 1 }
+    if m == -.infinity || !m.isFinite { return m }
+    var s8 = SIMD8<Float>(repeating: 0)
+    let m8b = SIMD8<Float>(repeating: m)
+    i = 0
+    while i + 8 <= n {
+        s8 += fastExp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m8b)
+        i += 8
+    }
+    var s = s8.sum()
+    while i < n { s += expf(x[i] - m); i += 1 }
+    return m + logf(s)
+}
+
+/// In-place softmax of `x[0..<n]` (max-subtracted).
+@inline(__always)
+func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    var m = -Float.infinity
+    for i in 0..<n { m = max(m, x[i]) }
+    var s: Float = 0
+    for i in 0..<n {
+        let e = expf(x[i] - m)
+        x[i] = e
+        s += e
+    }
+    let inv = 1 / s
+    for i in 0..<n { x[i] *= inv }
+}
+
+/// `e^x` for 8 lanes: Cody-Waite range reduction and a degree-6 polynomial,
+/// relative error about 2e-7 for x in [-87, 88]; underflows to 0 below.
+@inline(__always)
+func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let clamped = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.3))
+    let log2e: Float = 1.442_695_04
+    let n = (clamped * log2e).rounded(.toNearestOrEven)
+    var r = clamped - n * 0.693_359_375   // ln2, high part (exact in n · C)
+    r = r + n * 2.121_944_4e-4            // ln2, low part
+    // e^r on [-ln2/2, ln2/2]
+    var p = SIMD8<Float>(repeating: 1.987_569_1e-4)
+    p = p * r + 1.398_199_9e-3
+    p = p * r + 8.333_452e-3
+    p = p * r + 4.166_579_6e-2
+    p = p * r + 1.666_666_5e-1
+    p = p * r + 5.000_000_1e-1
+    p = p * r * r + r + 1
+    let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+    let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
+    let result = p * scale
+    return result.replacing(with: 0, where: x .< -87.3)
+}
+
+/// `Σ_a v[a] · tanh(q[a] + k[a])` over `n` values: the additive attention score without its bias.
+@inline(__always)
+func additiveScore(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc = SIMD8<Float>(repeating: 0)
+    var i = 0
+    while i + 8 <= n {
+        let a = UnsafeRawPointer(q + i).loadUnaligned(as: SIMD8<Float>.self)
+            + UnsafeRawPointer(k + i).loadUnaligned(as: SIMD8<Float>.self)
+        acc += UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self) * fastTanh(a)
+        i += 8
+    }
+    var s = acc.sum()
+    while i < n { s += v[i] * tanhf(q[i] + k[i]); i += 1 }
+    return s
+}
+
+/// `tanh(x)` for 8 lanes as `1 − 2 / (e^{2x} + 1)`, absolute error about 3e-7.
+@inline(__always)
+func fastTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let e = fastExp(pointwiseMin(x * 2, SIMD8(repeating: 88)))
+    return 1 - 2 / (e + 1)
+}

@@ -1,0 +1,101 @@
+/// Translates and scores with one model, owning the working memory for it.
+///
+/// A translator is for one thread at a time; create one per thread (or task)
+/// over a shared `Seq2SeqModel`. Its memory is sized by the largest batch seen
+/// and reused: after warm-up, decoding allocates only the results.
+///
+/// ```swift
+/// let model = try Seq2SeqModel(directory: "model")
+/// let translator = Translator(model: model)
+/// let out = try translator.translate([[5, 6, 7]], options: DecodingOptions(beamSize: 5, nBest: 3))
+/// print(out[0].best.ids, out[0].best.score)
+/// ```
+public final class Translator {
+    /// The model this translator runs.
+    public let model: Seq2SeqModel
+    /// Sentences decoded together at most; larger requests are split (after sorting by length).
+    public var maxBatchSize: Int
+    private let engine: Engine
+    private let arena = Arena()
+
+    /// A translator for `model`, decoding at most `maxBatchSize` sentences at once.
+    public init(model: Seq2SeqModel, maxBatchSize: Int = 64) {
+        self.model = model
+        self.maxBatchSize = max(1, maxBatchSize)
+        self.engine = Engine(config: model.config, weights: model.weights)
+    }
+
+    /// Bytes of working memory currently held.
+    public var workspaceBytes: Int { arena.reservedBytes }
+
+    /// Decodes each source (token ids) and returns its n-best list, in input order.
+    ///
+    /// - Throws: `invalidOptions` for out-of-range options, `invalidInput` for an empty source,
+    ///   a source longer than `DecodingOptions.maxSourceLength`, or an id outside the source vocabulary
+    ///   (the message names the sentence index and the id).
+    public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) throws -> [Translation] {
+        try options.validate(targetVocabularySize: model.config.targetVocabSize)
+        for (i, s) in sources.enumerated() { try checkSource(s, index: i) }
+        return runSorted(sources) { batch, _ in
+            engine.search(batch, options: options, arena: arena)
+        }.map(attachTokens)
+    }
+
+    /// Tokenizes `text` with the model's tokenizer and source vocabulary, then translates it.
+    public func translate(_ text: String, options: DecodingOptions = .greedy) throws -> Translation {
+        try translate([model.sourceIDs(for: text)], options: options)[0]
+    }
+
+    /// Teacher-forced log-probabilities of `targets[i]` given `sources[i]`, in input order.
+    ///
+    /// - Throws: `invalidInput` when the counts differ, a source is empty or too long, or an id is out of range.
+    public func score(sources: [[Int]], targets: [[Int]]) throws -> [ScoreResult] {
+        guard sources.count == targets.count else {
+            throw Seq2SeqError.invalidInput("\(sources.count) sources but \(targets.count) targets")
+        }
+        for (i, s) in sources.enumerated() { try checkSource(s, index: i) }
+        for (i, t) in targets.enumerated() {
+            do { try model.validate(target: t) } catch let e as Seq2SeqError {
+                throw Seq2SeqError.invalidInput("target \(i): \(e.message)")
+            }
+        }
+        return runSorted(sources) { batch, indices in
+            engine.score(batch, targets: indices.map { targets[$0] }, arena: arena)
+        }
+    }
+
+    private func checkSource(_ s: [Int], index: Int) throws {
+        do { try model.validate(source: s) } catch let e as Seq2SeqError {
+            throw Seq2SeqError.invalidInput("source \(index): \(e.message)")
+        }
+    }
+
+    /// Sorts sources by length (longest first), runs `body` on chunks of `maxBatchSize`, and returns the
+    /// results in input order.
+    private func runSorted<T>(_ sources: [[Int]], _ body: ([[Int]], [Int]) -> [T]) -> [T] {
+        let order = sources.indices.sorted { sources[$0].count != sources[$1].count ? sources[$0].count > sources[$1].count : $0 < $1 }
+        var results = [T?](repeating: nil, count: sources.count)
+        var start = 0
+        while start < order.count {
+            let chunk = Array(order[start..<min(start + maxBatchSize, order.count)])
+            arena.reset()
+            let out = body(chunk.map { sources[$0] }, chunk)
+            for (k, i) in chunk.enumerated() { results[i] = out[k] }
+            start += chunk.count
+        }
+        return results.map { $0! }
+    }
+
+    private func attachTokens(_ t: Translation) -> Translation {
+        var t = t
+        for i in t.hypotheses.indices { t.hypotheses[i].tokens = model.targetTokens(for: t.hypotheses[i].ids) }
+        return t
+    }
+}
+
+extension Seq2SeqModel {
+    /// Translates with a temporary `Translator` (convenient; reuse a translator for speed).
+    public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) throws -> [Translation] {
+        try Translator(model: self).translate(sources, options: options)
+    }
+}

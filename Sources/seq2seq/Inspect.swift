@@ -1,0 +1,34 @@
+import ArgumentParser
+import Seq2Seq
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a model's configuration, tensors, parameter count and memory.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    func run() throws {
+        let model = modelOptions.load()
+        let c = model.config
+        print("model        \(model.directory)")
+        print("cell         \(c.cell.rawValue), \(c.encoderLayers) encoder layer(s)\(c.bidirectionalEncoder ? " (bidirectional)" : ""), \(c.decoderLayers) decoder layer(s)")
+        print("sizes        E \(c.embeddingSize), H \(c.hiddenSize), D \(c.encoderOutputSize)\(c.attentionSize.map { ", A \($0)" } ?? "")")
+        print("attention    \(c.attention.rawValue); bridge \(c.bridge.rawValue); tied target embeddings: \(c.tieTargetEmbeddings)")
+        print("vocabularies source \(c.sourceVocabSize)\(model.sourceVocabulary == nil ? " (no file)" : ""), target \(c.targetVocabSize)\(model.targetVocabulary == nil ? " (no file)" : ""); tokenizer \(c.tokenizer.rawValue)")
+        let s = c.specialTokens
+        print("special      pad \(s.pad), bos \(s.bos), eos \(s.eos), unk \(s.unk)")
+        print("")
+        let tensors = model.tensors.values.sorted { $0.name < $1.name }
+        let width = tensors.map(\.name.count).max() ?? 10
+        for t in tensors {
+            let shape = "(" + t.shape.map(String.init).joined(separator: ", ") + ")"
+            print("\(t.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(t.storedAs.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(shape.padding(toLength: 14, withPad: " ", startingAt: 0))  \(t.count)")
+        }
+        let params = tensors.reduce(0) { $0 + $1.count }
+        let absent = c.tensorSpecs.filter { $0.optional && model.tensor($0.name) == nil }.map(\.name)
+        print("")
+        print("parameters   \(params) in \(tensors.count) tensors\(absent.isEmpty ? "" : "; absent biases (zeros): \(absent.joined(separator: ", "))")")
+        print("memory       \(model.weightBytes) bytes of float32 weights, \(model.mappedInPlaceBytes) of them read in place from the mapped file")
+        print("BLAS         \(BLASThreads.configuration), \(BLASThreads.count) thread(s)")
+    }
+}

@@ -1,0 +1,178 @@
+import ArgumentParser
+import Seq2Seq
+
+struct Translate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Translate text or JSONL lines (from arguments, --input FILE or standard input).",
+        discussion: """
+            With --format text (the default) each line is tokenized with the model's tokenizer and vocabulary \
+            and answered by its best translation. With --format jsonl each line is {"source_ids": [..]} or \
+            {"source": "text"} and is answered by {"ids", "tokens", "log_prob", "score"} (plus "attention" \
+            with --attention and "n_best" when --n-best > 1). A bad line is answered by {"error": "line N: ..."} \
+            and the others are still translated; the exit status is then 1.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "Beam size K (1 = greedy).")
+    var beamSize: Int = 5
+
+    @Option(name: .long, help: "Hypotheses per sentence in JSONL output (≤ beam size).")
+    var nBest: Int = 1
+
+    @Option(name: .long, help: "Length penalty α: hypotheses rank by log_prob / length^α.")
+    var lengthPenalty: Double = 1.0
+
+    @Option(name: .long, help: "Maximum generated tokens (default 2·S + 10).")
+    var maxLength: Int?
+
+    @Option(name: .long, help: "eos is not allowed before this many tokens.")
+    var minLength: Int = 0
+
+    @Option(name: .long, help: "Sentences decoded together.")
+    var batchSize: Int = 32
+
+    @Flag(name: .long, help: "Include attention weights in JSONL output.")
+    var attention = false
+
+    @Option(name: .long, help: "Input and output format: text or jsonl.")
+    var format: InputFormat = .text
+
+    @Option(name: .long, help: "Read lines from this file instead of standard input.")
+    var input: String?
+
+    @Option(name: .long, help: "engine (OpenBLAS) or reference (the naive Swift equations).")
+    var backend: BackendKind = .engine
+
+    @Argument(help: "Sentences to translate (instead of --input or standard input).")
+    var sentences: [String] = []
+
+    func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if input != nil && !sentences.isEmpty { throw ValidationError("give sentences as arguments or --input, not both") }
+    }
+
+    func run() throws {
+        Output.ignoreSIGPIPE()
+        let model = modelOptions.load()
+        let options = DecodingOptions(beamSize: beamSize, nBest: nBest, lengthPenalty: lengthPenalty,
+                                      maxLength: maxLength, minLength: minLength,
+                                      returnAttention: attention)
+        do { try options.validate(targetVocabularySize: model.config.targetVocabSize) } catch let e as Seq2SeqError {
+            Output.error(e.description)
+            throw ExitCode(2)
+        }
+        let backend = makeBackend(backend, model: model, batchSize: batchSize)
+        let lines: LineSource
+        do { lines = try LineSource(arguments: sentences, path: input) } catch {
+            Output.error("\(error)")
+            throw ExitCode(2)
+        }
+        var failed = false
+        let window = batchSize * 8
+        while true {
+            // Parse a window of lines; translate the good ones together; answer every line in order.
+            var requests: [(line: Int, result: Result<[Int], Seq2SeqError>)] = []
+            while requests.count < window, let (number, bytes) = lines.next() {
+                requests.append((number, Result { try parse(bytes, model: model) }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }))
+            }
+            if requests.isEmpty { break }
+            let good = requests.compactMap { try? $0.result.get() }
+            let translations = translateIsolating(good, backend: backend, options: options)
+            var k = 0
+            for request in requests {
+                switch request.result {
+                case .failure(let e):
+                    failed = true
+                    report(line: request.line, e.message)
+                case .success:
+                    switch translations[k] {
+                    case .success(let t): emit(t, model: model)
+                    case .failure(let e):
+                        failed = true
+                        report(line: request.line, e.message)
+                    }
+                    k += 1
+                }
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+
+    private func parse(_ bytes: [UInt8], model: Seq2SeqModel) throws -> [Int] {
+        switch format {
+        case .jsonl:
+            return try bytes.withUnsafeBytes { try Requests.translateSource($0, model: model) }
+        case .text:
+            let ids = try model.sourceIDs(for: String(decoding: bytes, as: UTF8.self))
+            try model.validate(source: ids)
+            return ids
+        }
+    }
+
+    private func report(line: Int, _ message: String) {
+        switch format {
+        case .jsonl:
+            Output.line(JSONWriter.error(line: line, message))
+        case .text:
+            Output.error("line \(line): \(message)")
+            Output.line("")
+        }
+    }
+
+    private func emit(_ t: Translation, model: Seq2SeqModel) {
+        switch format {
+        case .text:
+            Output.line(model.detokenize(t.best.ids))
+        case .jsonl:
+            var members = fields(t.best)
+            if nBest > 1 {
+                members.append(("n_best", "[" + t.hypotheses.map { JSONWriter.object(fields($0)) }.joined(separator: ", ") + "]"))
+            }
+            Output.line(JSONWriter.object(members))
+        }
+    }
+
+    private func fields(_ h: Hypothesis) -> [(String, String)] {
+        var m: [(String, String)] = [("ids", JSONWriter.ints(h.ids))]
+        if let tokens = h.tokens { m.append(("tokens", JSONWriter.strings(tokens))) }
+        m.append(("log_prob", JSONWriter.number(h.logProb)))
+        m.append(("score", JSONWriter.number(h.score)))
+        if attention {
+            m.append(("attention", h.attention.map { "[" + $0.map(JSONWriter.floats).joined(separator: ",") + "]" } ?? "null"))
+        }
+        return m
+    }
+}
+
+/// Translates a batch; if the batch as a whole fails, each sentence alone, so one bad sentence
+/// never costs the others their answer.
+func translateIsolating(_ sources: [[Int]], backend: Backend, options: DecodingOptions) -> [Result<Translation, Seq2SeqError>] {
+    if sources.isEmpty { return [] }
+    if let all = try? backend.translate(sources, options: options) { return all.map { .success($0) } }
+    return sources.map { s in
+        Result { try backend.translate([s], options: options)[0] }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }
+    }
+}
+
+/// Lines from command-line arguments, a file, or standard input, numbered from 1.
+final class LineSource {
+    private var arguments: [String]
+    private var index = 0
+    private let reader: LineReader?
+
+    init(arguments: [String], path: String?) throws {
+        self.arguments = arguments
+        reader = arguments.isEmpty ? try LineReader(path: path) : nil
+    }
+
+    func next() -> (Int, [UInt8])? {
+        if let reader {
+            guard let bytes = reader.next() else { return nil }
+            return (reader.lineNumber, bytes)
+        }
+        guard index < arguments.count else { return nil }
+        index += 1
+        return (index, Array(arguments[index - 1].utf8))
+    }
+}

@@ -1,2 +1,0 @@
-import Seq2Seq
-print("seq2seq")
