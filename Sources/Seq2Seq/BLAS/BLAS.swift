@@ -31,7 +31,7 @@ struct ConstMatrixView: @unchecked Sendable {
         self.base = base
         self.rows = rows
         self.cols = cols
-        self.ld = ld ?? cols
+        self.ld = ld ?? max(cols, 1)
         precondition(self.ld >= max(cols, 1), "leading dimension \(self.ld) < cols \(cols)")
     }
 
@@ -64,7 +64,7 @@ struct MatrixView: @unchecked Sendable {
         self.base = base
         self.rows = rows
         self.cols = cols
-        self.ld = ld ?? cols
+        self.ld = ld ?? max(cols, 1)
         precondition(self.ld >= max(cols, 1), "leading dimension \(self.ld) < cols \(cols)")
     }
 

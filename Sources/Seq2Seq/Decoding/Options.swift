@@ -73,6 +73,18 @@ public struct Hypothesis: Sendable, Equatable {
     /// Attention rows (one per step, `eos` step included; each of the source length), when asked for and
     /// the model has attention.
     public var attention: [[Float]]?
+
+    /// A hypothesis from its parts (for other backends, such as the naive reference, and for tests).
+    public init(ids: [Int], tokens: [String]?, logProb: Double, score: Double, endedWithEOS: Bool,
+                tokenLogProbs: [Float], attention: [[Float]]?) {
+        self.ids = ids
+        self.tokens = tokens
+        self.logProb = logProb
+        self.score = score
+        self.endedWithEOS = endedWithEOS
+        self.tokenLogProbs = tokenLogProbs
+        self.attention = attention
+    }
 }
 
 /// The result for one source sentence: its n-best list, best first.
@@ -81,6 +93,9 @@ public struct Translation: Sendable, Equatable {
     public var hypotheses: [Hypothesis]
     /// The best hypothesis.
     public var best: Hypothesis { hypotheses[0] }
+
+    /// A translation from its n-best list, best first.
+    public init(hypotheses: [Hypothesis]) { self.hypotheses = hypotheses }
 }
 
 /// Teacher-forced scores of a target given a source.
@@ -89,4 +104,10 @@ public struct ScoreResult: Sendable, Equatable {
     public var tokenLogProbs: [Double]
     /// Their sum.
     public var logProb: Double
+
+    /// A score result from its parts.
+    public init(tokenLogProbs: [Double], logProb: Double) {
+        self.tokenLogProbs = tokenLogProbs
+        self.logProb = logProb
+    }
 }

@@ -1,2 +1,0 @@
-// The naive reference implementation: see Reference.swift.
-import Seq2Seq
