@@ -118,9 +118,10 @@ class _Bias(nn.Module):
 
 
 class Seq2Seq(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, validate=True):
         super().__init__()
-        validate_config(cfg)
+        if validate:
+            validate_config(cfg)
         self.cfg = copy.deepcopy(cfg)
         c = self.cfg
         E, H, D = c["embedding_size"], c["hidden_size"], enc_out_size(c)
@@ -466,33 +467,57 @@ def write_safetensors(path, tensors, dtypes=None, metadata=None):
 
 
 def read_safetensors(path):
-    """Returns (dict name -> float32 tensor, metadata)."""
+    """Returns (dict name -> float32 tensor, metadata). Raises ValueError (naming the tensor) for a dtype
+    other than F32/F16/BF16/F64, data offsets outside the data section, overlapping or not matching the
+    shape, and a header that does not fit in the file."""
     with open(path, "rb") as f:
         data = f.read()
+    fname = os.path.basename(path)
+    if len(data) < 8:
+        raise ValueError(f"{fname}: file too short for a safetensors header")
     n = struct.unpack("<Q", data[:8])[0]
-    header = json.loads(data[8:8 + n])
+    if n > len(data) - 8:
+        raise ValueError(f"{fname}: header length {n} is larger than the file ({len(data)} bytes)")
+    try:
+        header = json.loads(data[8:8 + n])
+    except ValueError as e:
+        raise ValueError(f"{fname}: header is not valid JSON ({e})")
     body = data[8 + n:]
     meta = header.pop("__metadata__", None)
     out = {}
+    spans = []
     for name, info in header.items():
-        dt = info["dtype"]
+        dt = info.get("dtype")
+        if dt not in DTYPES:
+            raise ValueError(f"tensor {name!r}: dtype {dt} is not one of F32, F16, BF16, F64")
         a, b = info["data_offsets"]
-        raw = body[a:b]
         shape = info["shape"]
+        if not (0 <= a <= b <= len(body)):
+            raise ValueError(f"tensor {name!r}: data_offsets [{a}, {b}] outside the data section "
+                             f"({len(body)} bytes)")
+        want = DTYPES[dt][1] * int(np.prod(shape, dtype=np.int64))
+        if b - a != want:
+            raise ValueError(f"tensor {name!r}: data_offsets hold {b - a} bytes, shape {shape} {dt} needs {want}")
+        spans.append((a, b, name))
+        raw = body[a:b]
         if dt == "BF16":
             t = torch.from_numpy(np.frombuffer(raw, dtype="<i2").copy()).view(torch.bfloat16)
         else:
             npdt = {"F32": "<f4", "F16": "<f2", "F64": "<f8"}[dt]
             t = torch.from_numpy(np.frombuffer(raw, dtype=npdt).copy())
         out[name] = t.reshape(shape).to(torch.float32)
+    spans.sort()
+    for (a1, b1, n1), (a2, b2, n2) in zip(spans, spans[1:]):
+        if a2 < b1:
+            raise ValueError(f"tensors {n1!r} and {n2!r}: data_offsets overlap")
     return out, meta
 
 
 # ----------------------------------------------------------------------------- model directories
 
-def expected_shapes(cfg):
+def expected_shapes(cfg, validate=True):
     """name -> shape for every tensor the configuration uses (weights and biases)."""
-    m = Seq2Seq(cfg)
+    m = Seq2Seq(cfg, validate=validate)
     return {k: list(v.shape) for k, v in m.state_dict().items()}
 
 
