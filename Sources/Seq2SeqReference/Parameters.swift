@@ -56,7 +56,7 @@ func dot(_ a: [Double], _ b: [Double]) -> Double {
 func sigmoid(_ x: [Double]) -> [Double] { x.map { 1 / (1 + exp(-$0)) } }
 
 /// `tanh(x)`, elementwise.
-func tanh(_ x: [Double]) -> [Double] { x.map { libmTanh($0) } }
+func tanh(_ x: [Double]) -> [Double] { x.map { scalarTanh($0) } }
 
 /// `[a; b]`: concatenation.
 func concat(_ a: [Double], _ b: [Double]) -> [Double] { a + b }
@@ -86,13 +86,3 @@ struct Parameters {
         Array(table.values[id * table.cols..<(id + 1) * table.cols])
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-@inline(__always) private func libmTanh(_ x: Double) -> Double { Glibc.tanh(x) }
-#elseif canImport(Darwin)
-import Darwin
-@inline(__always) private func libmTanh(_ x: Double) -> Double { Darwin.tanh(x) }
-#else
-#error("the reference needs the C math library (Glibc or Darwin)")
-#endif

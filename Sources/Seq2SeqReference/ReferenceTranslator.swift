@@ -1,0 +1,78 @@
+import Seq2Seq
+
+/// The naive reference: MODEL.md's equations as plain loops over Swift arrays, in Double, one sentence and
+/// one step at a time. No BLAS, no batching, no workspace. It exists to check the engine (`Translator`)
+/// against; it is slow by design.
+///
+/// It reuses the engine's loading and validation (`Seq2SeqModel`) but none of its math, and returns the
+/// engine's result types so the two can be compared field by field:
+///
+/// ```swift
+/// let model = try Seq2SeqModel(directory: "model")
+/// let reference = ReferenceTranslator(model: model)
+/// let out = try reference.translate([[5, 6, 7]], options: DecodingOptions(beamSize: 5))
+/// ```
+public final class ReferenceTranslator {
+    /// The model this reference runs.
+    public let model: Seq2SeqModel
+    private let reference: ReferenceModel
+
+    /// A reference translator for `model` (converts its weights to Double once).
+    public init(model: Seq2SeqModel) {
+        self.model = model
+        self.reference = ReferenceModel(model)
+    }
+
+    /// Decodes each source (token ids) on its own and returns its n-best list, in input order.
+    ///
+    /// `options.beamSize == 1` is greedy search; otherwise beam search. Results carry tokens when the model has
+    /// a target vocabulary, and attention rows (one per generated token, the `eos` step included) when
+    /// `options.returnAttention` is set and the model has attention.
+    ///
+    /// - Throws: `invalidOptions` for out-of-range options, `invalidInput` for a bad source (naming its index).
+    public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) throws -> [Translation] {
+        try options.validate(targetVocabularySize: model.config.targetVocabSize)
+        for (i, s) in sources.enumerated() { try check(i, "source") { try model.validate(source: s) } }
+        return sources.map { translateOne($0, options: options) }
+    }
+
+    /// Teacher-forced log-probabilities of `targets[i]` given `sources[i]`, in input order.
+    ///
+    /// - Throws: `invalidInput` when the counts differ or a source or target is invalid (naming its index).
+    public func score(sources: [[Int]], targets: [[Int]]) throws -> [ScoreResult] {
+        guard sources.count == targets.count else {
+            throw Seq2SeqError.invalidInput("\(sources.count) sources but \(targets.count) targets")
+        }
+        for (i, s) in sources.enumerated() { try check(i, "source") { try model.validate(source: s) } }
+        for (i, t) in targets.enumerated() { try check(i, "target") { try model.validate(target: t) } }
+        return zip(sources, targets).map { source, target in
+            let lps = reference.score(source: source, target: target)
+            return ScoreResult(tokenLogProbs: lps, logProb: lps.reduce(0, +))
+        }
+    }
+
+    private func check(_ index: Int, _ what: String, _ body: () throws -> Void) throws {
+        do { try body() } catch let e as Seq2SeqError {
+            throw Seq2SeqError.invalidInput("\(what) \(index): \(e.message)")
+        }
+    }
+
+    private func translateOne(_ source: [Int], options: DecodingOptions) -> Translation {
+        // max_length defaults to 2·S + 10.
+        let maxLength = options.maxLength ?? min(2 * source.count + 10, DecodingOptions.maxGeneratedLength)
+        let ranked: [SearchHypothesis]
+        if options.beamSize == 1 {
+            ranked = [reference.greedy(source: source, maxLength: maxLength, minLength: options.minLength)]
+        } else {
+            ranked = reference.beamSearch(source: source, K: options.beamSize, lengthPenalty: options.lengthPenalty,
+                                          maxLength: maxLength, minLength: options.minLength)
+        }
+        let withAttention = options.returnAttention && model.config.attention != .none
+        return Translation(hypotheses: ranked.prefix(options.nBest).map { h in
+            Hypothesis(ids: h.ids, tokens: model.targetTokens(for: h.ids), logProb: h.logProb,
+                       score: normalizedScore(h, lengthPenalty: options.lengthPenalty),
+                       endedWithEOS: h.endedWithEOS, tokenLogProbs: h.tokenLogProbs.map(Float.init),
+                       attention: withAttention ? h.attention.map { $0.map(Float.init) } : nil)
+        })
+    }
+}
