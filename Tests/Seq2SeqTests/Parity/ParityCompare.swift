@@ -1,3 +1,4 @@
+import Foundation
 import Seq2Seq
 import Seq2SeqReference
 import Testing
@@ -48,6 +49,8 @@ struct ParityCheck {
         self.combination = combination
         let dir = try makeRandomModel(combination.config, seed: combination.seed)
         model = try Seq2SeqModel(directory: dir)
+        // Loaded (the weights are mapped, the vocabularies read): the files are no longer needed.
+        try? FileManager.default.removeItem(atPath: dir)
         engine = Translator(model: model, maxBatchSize: 3)
         reference = ReferenceTranslator(model: model)
     }
