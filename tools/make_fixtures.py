@@ -447,9 +447,9 @@ def invalid_specs():
     """(name, why, mentions, config changes, build(entries, cfg) -> safetensors bytes, vocab tweak)."""
     specs = []
 
-    def add(name, why, mentions, cfg_over=None, build=None, vocab=None, validate=True):
+    def add(name, why, mentions, cfg_over=None, build=None, vocab=None, validate=True, explicit=True):
         specs.append(dict(name=name, why=why, mentions=mentions, cfg_over=cfg_over or {}, build=build,
-                          vocab=vocab, validate=validate))
+                          vocab=vocab, validate=validate, explicit=explicit))
 
     def missing(entries, cfg):
         return st.build_safetensors([e for e in entries if e[0] != "decoder.rnn.weight_hh_l0"])
@@ -459,7 +459,7 @@ def invalid_specs():
         out = []
         for n, dt, shape, raw in entries:
             if n == "decoder.attention.query.weight":
-                t = torch.randn(shape[0], shape[1] + 1)
+                t = torch.randn(shape[0], shape[1] + 1, generator=torch.Generator().manual_seed(41))
                 out.append((n, dt, list(t.shape), st.tensor_bytes(t, "F32")))
             else:
                 out.append((n, dt, shape, raw))
@@ -468,7 +468,7 @@ def invalid_specs():
         ["decoder.attention.query.weight"], build=wrong_shape)
 
     def unused(entries, cfg):
-        t = torch.randn(8, 8)
+        t = torch.randn(8, 8, generator=torch.Generator().manual_seed(42))
         return st.build_safetensors(entries + [("bridge.0.weight", "F32", [8, 8], st.tensor_bytes(t, "F32"))])
     add("i03_unused_tensor", "bridge.0.weight is present but the bridge is copy", ["bridge.0.weight"], build=unused)
 
@@ -476,7 +476,7 @@ def invalid_specs():
         out = []
         for n, dt, shape, raw in entries:
             if n == "encoder.embedding.weight":
-                t = torch.randint(-3, 4, shape, dtype=torch.int32)
+                t = torch.randint(-3, 4, shape, dtype=torch.int32, generator=torch.Generator().manual_seed(43))
                 out.append((n, "I32", shape, t.numpy().astype("<i4").tobytes()))
             else:
                 out.append((n, dt, shape, raw))
@@ -540,7 +540,7 @@ def invalid_specs():
         ["bridge", "decoder_layers", "encoder_layers", "copy"], cfg_over=dict(encoder_layers=2), validate=False)
 
     add("i15_missing_hidden_size", "config.json has no hidden_size", ["hidden_size"], cfg_over=dict(hidden_size=None),
-        validate=False)
+        validate=False, explicit=False)
 
     add("i16_unknown_attention", "attention \"multihead\" is not a known attention", ["attention", "multihead"],
         cfg_over=dict(attention="multihead"), validate=False)
@@ -581,7 +581,7 @@ def make_invalid(spec, out_root, idx):
             f.write("".join(t + "\n" for t in v))
     dump_jsonl(os.path.join(cdir, "inputs.jsonl"), [{"source_ids": [4, 5, 6]}, {"source_ids": [7]}])
     case = {"kind": "invalid", "name": spec["name"], "why": spec["why"], "stderr_mentions_any": spec["mentions"],
-            "spec_explicit": True, "config": build_cfg, "files": ["inputs.jsonl"]}
+            "spec_explicit": spec["explicit"], "config": build_cfg, "files": ["inputs.jsonl"]}
     with open(os.path.join(cdir, "case.json"), "w", encoding="utf-8") as f:
         json.dump(case, f, indent=1)
         f.write("\n")
