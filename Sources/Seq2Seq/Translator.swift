@@ -23,6 +23,7 @@ public final class Translator {
         self.model = model
         self.maxBatchSize = max(1, maxBatchSize)
         self.engine = Engine(config: model.config, weights: model.weights)
+        BLASThreads.configure()
     }
 
     /// Bytes of working memory currently held.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A dense row-major matrix of `Float`: element `(i, j)` is `storage[i * cols + j]`.
 ///
 /// The public face of the engine's BLAS layer: enough to run and test the
@@ -115,19 +121,39 @@ public func dot(_ x: [Float], _ y: [Float]) -> Float {
     }
 }
 
-/// OpenBLAS's thread pool, shared by the whole process.
+/// The threads the engine uses for one matrix product, shared by the whole process.
 ///
-/// The default is OpenBLAS's own: the `OPENBLAS_NUM_THREADS` environment
-/// variable when set, otherwise one thread per core.
+/// The engine splits each large product across its own small pool of threads
+/// and runs OpenBLAS single-threaded inside each part (OpenBLAS's own threading
+/// wakes its threads on every call, which costs more than it gains at these
+/// sizes). The default is the `OPENBLAS_NUM_THREADS` environment variable when
+/// set, otherwise one thread per core (at most 8).
 public enum BLASThreads {
-    /// The number of threads OpenBLAS uses for one call. Setting it affects the whole process.
+    /// Threads per product (1 = the calling thread only). Set it when no translation is running.
     public static var count: Int {
-        get { BLAS.threadCount }
-        set { BLAS.threadCount = newValue }
+        get { configure(); return WorkerPool.shared.width }
+        set {
+            configure()
+            WorkerPool.shared.setWidth(newValue)
+        }
     }
 
     /// OpenBLAS's build configuration and chosen CPU kernel, e.g. `OpenBLAS 0.3.21 ... (core Cooperlake)`.
     public static var configuration: String { BLAS.configuration }
+
+    /// Applies the default once: OpenBLAS single-threaded, the pool as wide as the environment says.
+    static func configure() {
+        _ = defaultConfiguration
+    }
+
+    private static let defaultConfiguration: Bool = {
+        let cores = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        var n = min(max(cores, 1), 8)
+        if let env = getenv("OPENBLAS_NUM_THREADS"), let v = Int(String(cString: env)), v >= 1 { n = v }
+        BLAS.threadCount = 1
+        WorkerPool.shared.setWidth(n)
+        return true
+    }()
 }
 
 // Empty arrays may have no base address; BLAS is never called with them (every

@@ -98,7 +98,7 @@ struct DecoderState {
             for k in 0..<c.decoderLayers {
                 let s = h[k].rows(0, N)
                 engine.weights.bridge[k].apply(encoded.summary.const, into: s)
-                for n in 0..<N { let r = s.row(n); for i in 0..<s.cols { r[i] = tanhf(r[i]) } }
+                for n in 0..<N { tanhInPlace(s.row(n), s.cols) }
             }
         }
     }
@@ -188,7 +188,7 @@ extension Engine {
             let beta: Float = combine.bias == nil ? 0 : 1
             accumulateProduct(s.context.rows(0, R).const, combine.weight.columns(0, D), into: out, beta: beta)
             accumulateProduct(ht, combine.weight.columns(D, H), into: out, beta: 1)
-            for r in 0..<R { let p = out.row(r); for i in 0..<H { p[i] = tanhf(p[i]) } }
+            for r in 0..<R { tanhInPlace(out.row(r), H) }
             o = out.const
         } else {
             o = s.h[top].rows(0, R).const

@@ -29,7 +29,8 @@ func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
     var i = 0
     var m8 = SIMD8<Float>(repeating: -.infinity)
     while i + 8 <= n {
-        m8 = pointwiseMax(m8, UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self))
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        m8.replace(with: v, where: v .> m8)
         i += 8
     }
     m = m8.max()
@@ -66,9 +67,12 @@ func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
 /// relative error about 2e-7 for x in [-87, 88]; underflows to 0 below.
 @inline(__always)
 func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let clamped = pointwiseMin(pointwiseMax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.3))
-    let log2e: Float = 1.442_695_04
-    let n = (clamped * log2e).rounded(.toNearestOrEven)
+    let lo = SIMD8<Float>(repeating: -87.3), hi = SIMD8<Float>(repeating: 88.3)
+    let clamped = x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
+    // n = round(x / ln 2) by the 1.5·2^23 trick: adding it leaves n in the low mantissa bits.
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let shifted = clamped * 1.442_695_04 + magic
+    let n = shifted - magic
     var r = clamped - n * 0.693_359_375   // ln2, high part (exact in n · C)
     r = r + n * 2.121_944_4e-4            // ln2, low part
     // e^r on [-ln2/2, ln2/2]
@@ -79,10 +83,9 @@ func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 1.666_666_5e-1
     p = p * r + 5.000_000_1e-1
     p = p * r * r + r + 1
-    let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-    let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
-    let result = p * scale
-    return result.replacing(with: 0, where: x .< -87.3)
+    let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
+    return (p * scale).replacing(with: 0, where: x .< lo)
 }
 
 /// `Σ_a v[a] · tanh(q[a] + k[a])` over `n` values: the additive attention score without its bias.
@@ -104,6 +107,18 @@ func additiveScore(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: Un
 /// `tanh(x)` for 8 lanes as `1 − 2 / (e^{2x} + 1)`, absolute error about 3e-7.
 @inline(__always)
 func fastTanh(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let e = fastExp(pointwiseMin(x * 2, SIMD8(repeating: 88)))
+    let e = fastExp(x + x)
     return 1 - 2 / (e + 1)
+}
+
+/// `x[i] = tanh(x[i])` for `n` values.
+@inline(__always)
+func tanhInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n {
+        UnsafeMutableRawPointer(x + i).storeBytes(of: fastTanh(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)),
+                                                  as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < n { x[i] = tanhf(x[i]); i += 1 }
 }

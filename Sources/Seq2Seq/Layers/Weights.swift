@@ -8,23 +8,41 @@ struct Linear: @unchecked Sendable {
     var outputs: Int { weight.rows }
     var inputs: Int { weight.cols }
 
-    /// `Y (n, out) = X (n, in) · Wᵀ + b`. GEMV when `n == 1`: OpenBLAS's GEMM with one column is much slower.
+    /// `Y (n, out) = X (n, in) · Wᵀ + b`.
     @inline(__always)
     func apply(_ x: ConstMatrixView, into y: MatrixView) {
         precondition(x.cols == inputs && y.cols == outputs && x.rows == y.rows)
         if let b = bias { y.fillRows(with: b) }
-        let beta: Float = bias == nil ? 0 : 1
-        if x.rows == 1 {
-            BLAS.gemv(weight, .none, x: x.base, y: y.base, beta: beta)
-        } else {
-            BLAS.gemm(x, .none, weight, .transposed, into: y, beta: beta)
-        }
+        accumulateProduct(x, weight, into: y, beta: bias == nil ? 0 : 1)
     }
 }
 
-/// `Y (n, cols of W) += X (n, in) · Wᵀ` for a column slice of a weight, GEMV when `n == 1`.
+/// `Y (n, m) = X (n, k) · Wᵀ + beta · Y` for a weight `W (m, k)` (possibly a column slice).
+///
+/// The weight's rows are split across the worker pool when the product is large enough to pay for it; each
+/// part is one single-threaded OpenBLAS call: GEMV when `n == 1` (OpenBLAS's GEMM with one column is much
+/// slower), GEMM otherwise.
 @inline(__always)
 func accumulateProduct(_ x: ConstMatrixView, _ weight: ConstMatrixView, into y: MatrixView, beta: Float) {
+    precondition(x.cols == weight.cols && y.rows == x.rows && y.cols == weight.rows,
+                 "product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(weight.cols), \(weight.rows)) -> Y (\(y.rows), \(y.cols))")
+    let m = weight.rows
+    let pool = WorkerPool.shared
+    let parts = m * weight.cols * max(x.rows, 1) >= 96 * 1024 && m >= 64 ? pool.width : 1
+    if parts == 1 {
+        productPart(x, weight, y, beta)
+        return
+    }
+    let step = ((m + parts - 1) / parts + 15) & ~15
+    pool.run(parts: parts) { p in
+        let start = min(p * step, m)
+        let count = min(step, m - start)
+        if count > 0 { productPart(x, weight.rows(start, count), y.columns(start, count), beta) }
+    }
+}
+
+@inline(__always)
+private func productPart(_ x: ConstMatrixView, _ weight: ConstMatrixView, _ y: MatrixView, _ beta: Float) {
     if x.rows == 1 {
         BLAS.gemv(weight, .none, x: x.base, y: y.base, beta: beta)
     } else {

@@ -1,0 +1,149 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A tiny fork-join pool for splitting one matrix product across cores.
+///
+/// OpenBLAS's own threading costs more than it gains at the engine's sizes
+/// (a 768 × 256 GEMV, or a GEMM with 5 columns): it wakes sleeping threads on
+/// every call. This pool keeps its workers spinning briefly between calls, so
+/// a split costs about a microsecond, and OpenBLAS itself runs single-threaded
+/// inside each part. When the pool is busy (another translator on another
+/// thread is using it) the caller simply runs every part itself.
+final class WorkerPool: @unchecked Sendable {
+    /// The process-wide pool.
+    static let shared = WorkerPool()
+
+    /// Parts a split uses: the pool's threads plus the caller.
+    private(set) var width: Int
+
+    private let generation = Atomic<Int>(0)
+    private let nextPart = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    private let sleepers = Atomic<Int>(0)
+    private var job: ((Int) -> Void)? = nil
+    private let jobParts = Atomic<Int>(0)
+    private var threads: [pthread_t] = []
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+
+    private init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+        width = 1
+    }
+
+    /// Sets how many cores a split uses (1 = no worker threads). Call when no decoding is running.
+    func setWidth(_ n: Int) {
+        let n = max(1, min(n, 64))
+        while threads.count < n - 1 { startWorker(index: threads.count) }
+        width = n
+    }
+
+    /// Runs `body(part)` for `part` in `0 ..< parts` (`parts ≤ width`) and returns when all are done.
+    ///
+    /// Parts are claimed one at a time by the caller and the workers alike, so a worker that is slow to
+    /// wake (the machine is busy) costs nothing: the caller runs the unclaimed parts itself.
+    @inline(__always)
+    func run(parts: Int, _ body: (Int) -> Void) {
+        if parts <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            for p in 0..<parts { body(p) }
+            return
+        }
+        withoutActuallyEscaping(body) { escaping in
+            job = escaping
+            jobParts.store(parts, ordering: .relaxed)
+            let ticket = generation.load(ordering: .relaxed) &+ 1
+            nextPart.store((ticket & (Int.max >> 16)) << 16, ordering: .relaxed)
+            finished.store(0, ordering: .relaxed)
+            generation.store(ticket, ordering: .releasing)
+            if sleepers.load(ordering: .acquiring) > 0 {
+                pthread_mutex_lock(&mutex)
+                pthread_cond_broadcast(&condition)
+                pthread_mutex_unlock(&mutex)
+            }
+            while let p = claim(ticket: ticket, parts: parts) {
+                escaping(p)
+                finished.wrappingAdd(1, ordering: .releasing)
+            }
+            while finished.load(ordering: .acquiring) < parts {}
+            job = nil
+        }
+        busy.store(false, ordering: .releasing)
+    }
+
+    /// Takes the next unclaimed part of job `ticket`, or nil when none is left (or the job is no longer current).
+    /// `nextPart` holds the job's ticket in its high bits and the next part in its low 16 bits.
+    @inline(__always)
+    private func claim(ticket: Int, parts: Int) -> Int? {
+        var v = nextPart.load(ordering: .acquiring)
+        while true {
+            let part = v & 0xFFFF
+            guard v >> 16 == ticket & (Int.max >> 16), part < parts else { return nil }
+            let (exchanged, original) = nextPart.compareExchange(expected: v, desired: v + 1, ordering: .acquiringAndReleasing)
+            if exchanged { return part }
+            v = original
+        }
+    }
+
+    private func startWorker(index: Int) {
+        let box = Unmanaged.passRetained(WorkerContext(pool: self, index: index))
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let ctx = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+            ctx.pool.workerLoop(index: ctx.index)
+            return nil
+        }, box.toOpaque())
+        precondition(rc == 0, "cannot start a worker thread (pthread_create: \(rc))")
+        threads.append(thread)
+    }
+
+    private func workerLoop(index: Int) {
+        var seen = generation.load(ordering: .acquiring)
+        while true {
+            // Spin a while (about 100 µs), then sleep until the next job.
+            var spins = 0
+            var current = generation.load(ordering: .acquiring)
+            while current == seen {
+                spins += 1
+                if spins < 20_000 {
+                    spinPause()
+                } else {
+                    pthread_mutex_lock(&mutex)
+                    sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                    current = generation.load(ordering: .sequentiallyConsistent)
+                    if current == seen { pthread_cond_wait(&condition, &mutex) }
+                    sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                    pthread_mutex_unlock(&mutex)
+                    spins = 0
+                }
+                current = generation.load(ordering: .acquiring)
+            }
+            seen = current
+            let parts = jobParts.load(ordering: .relaxed)
+            while let p = claim(ticket: current, parts: parts) {
+                // The copy of the closure is released before the part counts as finished:
+                // `run` checks that nothing kept the non-escaping closure it lent.
+                do {
+                    let body = job!
+                    body(p)
+                }
+                finished.wrappingAdd(1, ordering: .releasing)
+            }
+        }
+    }
+}
+
+private final class WorkerContext {
+    let pool: WorkerPool
+    let index: Int
+    init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
+}
+
+@inline(__always) private func spinPause() {
+    // A relaxed re-read is all a spin needs here; Swift has no portable pause instruction.
+}

@@ -1,0 +1,149 @@
+import ArgumentParser
+import Seq2Seq
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Time the standard workloads on a model (tokens per second, medians).",
+        discussion: """
+            W1: greedy, one sentence at a time. W2: greedy, batches of 32. W3: beam 5, one sentence at a time. \
+            Every sentence has --source-length random tokens and generates exactly --target-length tokens \
+            (min_length = max_length), so every contender does the same work. Prints one line per workload, \
+            or JSON with --json.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "Comma-separated workloads: W1, W2, W3.")
+    var workloads = "W1,W2,W3"
+
+    @Option(name: .long, help: "Sentences per timed run (default: W1 20, W2 64, W3 10).")
+    var sentences: Int?
+
+    @Option(name: .long, help: "Source tokens per sentence.")
+    var sourceLength = 32
+
+    @Option(name: .long, help: "Generated tokens per sentence.")
+    var targetLength = 32
+
+    @Option(name: .long, help: "Timed runs per workload (the median is reported).")
+    var repeats = 5
+
+    @Option(name: .long, help: "engine (OpenBLAS) or reference (the naive Swift equations).")
+    var backend: BackendKind = .engine
+
+    @Flag(name: .long, help: "Print one JSON object per workload.")
+    var json = false
+
+    func validate() throws {
+        if repeats < 1 || sourceLength < 1 || targetLength < 1 { throw ValidationError("sizes must be at least 1") }
+        if let s = sentences, s < 1 { throw ValidationError("--sentences must be at least 1") }
+    }
+
+    func run() throws {
+        let model = modelOptions.load()
+        let c = model.config
+        for w in workloads.split(separator: ",").map({ String($0).filter { $0 != " " } }) {
+            guard let spec = Workload(rawValue: w) else { throw ValidationError("unknown workload \(w)") }
+            let n = sentences ?? spec.defaultSentences
+            var rng = UInt64(12345)
+            let sources: [[Int]] = (0..<n).map { _ in
+                (0..<sourceLength).map { _ in
+                    rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    return 4 + Int((rng >> 33) % UInt64(max(1, c.sourceVocabSize - 4)))
+                }
+            }
+            let options = DecodingOptions(beamSize: spec.beam, maxLength: targetLength, minLength: targetLength)
+            let backend = makeBackend(backend, model: model, batchSize: spec.batch)
+            func once() throws -> Int {
+                var generated = 0
+                var i = 0
+                while i < n {
+                    let chunk = Array(sources[i..<min(i + spec.batch, n)])
+                    for t in try backend.translate(chunk, options: options) { generated += t.best.ids.count }
+                    i += chunk.count
+                }
+                return generated
+            }
+            _ = try backend.translate([sources[0]], options: options)  // warm-up
+            var times: [Double] = []
+            var generated = 0
+            for _ in 0..<repeats {
+                let t0 = now()
+                generated = try once()
+                times.append(now() - t0)
+            }
+            precondition(generated == n * targetLength, "generated \(generated) tokens, expected \(n * targetLength)")
+            times.sort()
+            let median = times[times.count / 2]
+            let flops = Double(n) * FlopCount(config: c, sourceLength: sourceLength, targetLength: targetLength,
+                                               hypotheses: spec.beam).total
+            let name = URL_lastComponent(model.directory)
+            if json {
+                print("{\"model\": \"\(name)\", \"workload\": \"\(w)\", \"backend\": \"\(backend)\", \"threads\": \(BLASThreads.count), \"sentences\": \(n), \"S\": \(sourceLength), \"T\": \(targetLength), \"median_s\": \(median), \"tok_per_s\": \(Double(generated) / median), \"gflops\": \(flops / median / 1e9), \"times\": [\(times.map { "\($0)" }.joined(separator: ", "))]}")
+            } else {
+                print("\(name) \(w) \(self.backend.rawValue) threads=\(BLASThreads.count) n=\(n): median \(fmt(median, 4)) s, \(fmt(Double(generated) / median, 1)) tok/s, \(fmt(flops / median / 1e9, 2)) GFLOP/s")
+            }
+        }
+    }
+}
+
+enum Workload: String {
+    case W1, W2, W3
+    var beam: Int { self == .W3 ? 5 : 1 }
+    var batch: Int { self == .W2 ? 32 : 1 }
+    var defaultSentences: Int { self == .W1 ? 20 : self == .W2 ? 64 : 10 }
+}
+
+/// FLOPs of the matrix products for one sentence (2 per multiply-add), as ../shared/peers/roofline.py counts them.
+struct FlopCount {
+    let total: Double
+
+    init(config c: ModelConfig, sourceLength S: Int, targetLength T: Int, hypotheses K: Int) {
+        let E = Double(c.embeddingSize), H = Double(c.hiddenSize), D = Double(c.encoderOutputSize)
+        let G = Double(c.cell.gates) * H, s = Double(S), dirs = c.bidirectionalEncoder ? 2.0 : 1.0
+        var enc = 0.0
+        for l in 0..<c.encoderLayers {
+            let input = l == 0 ? E : D
+            enc += dirs * s * 2 * G * (input + H)
+        }
+        let A = Double(c.attentionSize ?? 0)
+        switch c.attention {
+        case .bahdanau, .luongConcat: enc += s * 2 * A * D
+        case .luongGeneral: enc += s * 2 * H * D
+        default: break
+        }
+        if c.bridge == .linearTanh { enc += Double(c.decoderLayers) * 2 * H * D }
+        var step = 0.0
+        let I = Double(c.decoderInputSize)
+        for l in 0..<c.decoderLayers { step += 2 * G * ((l == 0 ? I : H) + H) }
+        switch c.attention {
+        case .none: break
+        case .bahdanau: step += 2 * A * H + s * 2 * A + s * 2 * D
+        case .luongDot, .luongGeneral: step += s * 2 * D + s * 2 * D + 2 * H * (D + H)
+        case .luongConcat: step += 2 * A * H + s * 2 * A + s * 2 * D + 2 * H * (D + H)
+        }
+        step += 2 * H * Double(c.targetVocabSize)
+        total = enc + Double(T) * Double(K) * step
+    }
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+func fmt(_ x: Double, _ digits: Int) -> String {
+    var p = 1.0
+    for _ in 0..<digits { p *= 10 }
+    let r = (x * p).rounded() / p
+    return "\(r)"
+}
+
+func URL_lastComponent(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
