@@ -1,4 +1,9 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Seq2Seq
 
 struct Translate: ParsableCommand {
@@ -44,6 +49,12 @@ struct Translate: ParsableCommand {
     @Option(name: .long, help: "engine (OpenBLAS) or reference (the naive Swift equations).")
     var backend: BackendKind = .engine
 
+    @Flag(name: .long, help: "Text format: after each translation, draw its attention as a terminal heat map.")
+    var showAttention = false
+
+    @Option(name: .long, help: "Write the attention of each translation as an SVG heat map (FILE.svg; FILE-2.svg, ... for later lines).")
+    var plot: String?
+
     @Argument(help: "Sentences to translate (instead of --input or standard input).")
     var sentences: [String] = []
 
@@ -57,7 +68,7 @@ struct Translate: ParsableCommand {
         let model = modelOptions.load()
         let options = DecodingOptions(beamSize: beamSize, nBest: nBest, lengthPenalty: lengthPenalty,
                                       maxLength: maxLength, minLength: minLength,
-                                      returnAttention: attention)
+                                      returnAttention: attention || showAttention || plot != nil)
         do { try options.validate(targetVocabularySize: model.config.targetVocabSize) } catch let e as Seq2SeqError {
             Output.error(e.description)
             throw ExitCode(2)
@@ -78,6 +89,7 @@ struct Translate: ParsableCommand {
             }
             if requests.isEmpty { break }
             let good = requests.compactMap { try? $0.result.get() }
+            var goodLines = requests.filter { (try? $0.result.get()) != nil }.map(\.line).makeIterator()
             let translations = translateIsolating(good, backend: backend, options: options)
             var k = 0
             for request in requests {
@@ -87,7 +99,9 @@ struct Translate: ParsableCommand {
                     report(line: request.line, e.message)
                 case .success:
                     switch translations[k] {
-                    case .success(let t): emit(t, model: model)
+                    case .success(let t):
+                        emit(t, model: model)
+                        draw(t, source: good[k], line: goodLines.next() ?? request.line, model: model)
                     case .failure(let e):
                         failed = true
                         report(line: request.line, e.message)
@@ -130,6 +144,29 @@ struct Translate: ParsableCommand {
                 members.append(("n_best", "[" + t.hypotheses.map { JSONWriter.object(fields($0)) }.joined(separator: ", ") + "]"))
             }
             Output.line(JSONWriter.object(members))
+        }
+    }
+
+    /// The attention pictures asked for with --show-attention and --plot.
+    private func draw(_ t: Translation, source: [Int], line: Int, model: Seq2SeqModel) {
+        guard showAttention || plot != nil else { return }
+        guard let map = AttentionMap(model: model, source: source, hypothesis: t.best) else {
+            if line == 1 { Output.error("the model has no attention to show (attention none)") }
+            return
+        }
+        if showAttention && format == .text { Output.line(map.terminal()) }
+        if let plot {
+            let path = line == 1 ? plot : plot.hasSuffix(".svg") ? String(plot.dropLast(4)) + "-\(line).svg" : plot + "-\(line)"
+            let title = model.detokenize(t.best.ids)
+            if let f = fopen(path, "w") {
+                let sourceText = Tokenization.join(source.map { model.sourceVocabulary?.token(for: $0) ?? "<\($0)>" },
+                                                   with: model.config.tokenizer)
+                let svg = map.svg(title: "\(sourceText) → \(title)")
+                fputs(svg, f)
+                fclose(f)
+            } else {
+                Output.error("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
         }
     }
 

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Seq2Seq
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Exact-match accuracy on a tab-separated file of source and expected output lines.",
+        discussion: "Each line of --data is `source<TAB>expected`. Translations are compared with the expected text exactly.")
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(name: .long, help: "Tab-separated source and expected output, one pair a line.")
+    var data: String
+
+    @Option(name: .long, help: "Beam size K (1 = greedy).")
+    var beamSize: Int = 1
+
+    @Option(name: .long, help: "Sentences decoded together.")
+    var batchSize: Int = 64
+
+    @Option(name: .long, help: "Print up to this many wrong translations.")
+    var showErrors: Int = 5
+
+    func run() throws {
+        let model = modelOptions.load()
+        let reader: LineReader
+        do { reader = try LineReader(path: data) } catch {
+            Output.error("\(error)")
+            throw ExitCode(2)
+        }
+        var pairs: [(line: Int, source: String, expected: String)] = []
+        while let bytes = reader.next() {
+            let text = String(decoding: bytes, as: UTF8.self)
+            let parts = text.split(separator: "\t", omittingEmptySubsequences: false)
+            guard parts.count == 2 else {
+                Output.error("\(data) line \(reader.lineNumber): expected `source<TAB>expected`")
+                throw ExitCode(2)
+            }
+            pairs.append((reader.lineNumber, String(parts[0]), String(parts[1])))
+        }
+        let translator = Translator(model: model, maxBatchSize: batchSize)
+        let options = DecodingOptions(beamSize: beamSize)
+        let t0 = now()
+        var correct = 0, shown = 0
+        let sources = try pairs.map { try model.sourceIDs(for: $0.source) }
+        let results = try translator.translate(sources, options: options)
+        for (pair, result) in zip(pairs, results) {
+            let got = model.detokenize(result.best.ids)
+            if got == pair.expected {
+                correct += 1
+            } else if shown < showErrors {
+                shown += 1
+                print("line \(pair.line): \(pair.source) -> \(got) (expected \(pair.expected))")
+            }
+        }
+        let seconds = now() - t0
+        let pct = pairs.isEmpty ? 0 : 100 * Double(correct) / Double(pairs.count)
+        print("exact match: \(correct)/\(pairs.count) = \(fmt(pct, 2))% (beam \(beamSize), \(fmt(seconds, 2)) s)")
+    }
+}
