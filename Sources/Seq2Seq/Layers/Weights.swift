@@ -45,10 +45,26 @@ func accumulateProduct(_ x: ConstMatrixView, _ weight: ConstMatrixView, into y: 
 private func productPart(_ x: ConstMatrixView, _ weight: ConstMatrixView, _ y: MatrixView, _ beta: Float) {
     if x.rows == 1 {
         BLAS.gemv(weight, .none, x: x.base, y: y.base, beta: beta)
+    } else if x.rows <= blockedGemvMaxRows {
+        // A few rows (a beam, a small batch): OpenBLAS's GEMM is weak with 2–8 columns. One GEMV per row
+        // over a block of weight rows small enough to stay in L2 reads each weight row from memory once.
+        let blockRows = max(16, (192 * 1024 / 4) / max(weight.cols, 1)) & ~7
+        var start = 0
+        while start < weight.rows {
+            let count = min(blockRows, weight.rows - start)
+            let block = weight.rows(start, count)
+            for r in 0..<x.rows {
+                BLAS.gemv(block, .none, x: x.row(r), y: y.row(r) + start, beta: beta)
+            }
+            start += count
+        }
     } else {
         BLAS.gemm(x, .none, weight, .transposed, into: y, beta: beta)
     }
 }
+
+/// Up to this many rows, products use blocked GEMVs instead of one GEMM (see `productPart`).
+let blockedGemvMaxRows = 8
 
 /// One direction of one recurrent layer, gates stacked as PyTorch stores them.
 struct RecurrentLayer: @unchecked Sendable {
