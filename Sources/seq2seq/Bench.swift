@@ -40,6 +40,9 @@ struct Bench: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per workload.")
     var json = false
 
+    @Flag(name: .long, help: "Measure the machine's limits (sgemm, sgemv, memory bandwidth) first, in the same run.")
+    var limits = false
+
     func validate() throws {
         if repeats < 1 || sourceLength < 1 || targetLength < 1 { throw ValidationError("sizes must be at least 1") }
         if let s = sentences, s < 1 { throw ValidationError("--sentences must be at least 1") }
@@ -48,6 +51,17 @@ struct Bench: ParsableCommand {
     func run() throws {
         let model = modelOptions.load()
         let c = model.config
+        if limits {
+            let shapes = [(c.targetVocabSize, c.hiddenSize), (c.cell.gates * c.hiddenSize, c.hiddenSize)]
+            let m = MachineLimits.measure(shapes: shapes)
+            if json {
+                let batch = m.sgemmBatch.map { "\"sgemm \($0.shape)\": \($0.gflops)" }
+                let gemv = m.sgemv.map { "\"sgemv \($0.shape)\": \($0.gbPerSecond)" }
+                print("{\"limits\": {\"threads\": \(m.threads), \"sgemm 2048\": \(m.sgemmLarge), " + (batch + gemv).joined(separator: ", ") + ", \"memory_read_gbs\": \(m.memoryRead)}}")
+            } else {
+                print(m)
+            }
+        }
         for w in workloads.split(separator: ",").map({ String($0).filter { $0 != " " } }) {
             guard let spec = Workload(rawValue: w) else { throw ValidationError("unknown workload \(w)") }
             let n = sentences ?? spec.defaultSentences

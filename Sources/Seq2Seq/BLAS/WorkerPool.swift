@@ -48,7 +48,7 @@ final class WorkerPool: @unchecked Sendable {
     ///
     /// Parts are claimed one at a time by the caller and the workers alike, so a worker that is slow to
     /// wake (the machine is busy) costs nothing: the caller runs the unclaimed parts itself.
-    @inline(__always)
+    @inline(never)  // inlining it into some callers trips a Swift 6.3 SIL ownership verifier crash
     func run(parts: Int, _ body: (Int) -> Void) {
         if parts <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
             for p in 0..<parts { body(p) }
