@@ -21,6 +21,16 @@ let package = Package(
             path: "Benchmarks/Kernels",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Workloads",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Seq2Seq", package: "Seq2Seq"),
+                .product(name: "Seq2SeqReference", package: "Seq2Seq"),
+            ],
+            path: "Benchmarks/Workloads",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

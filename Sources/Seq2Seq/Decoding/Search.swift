@@ -45,9 +45,17 @@ struct History {
 
     /// The hypothesis `f` as ids, step log-probabilities and attention rows (each `length` long).
     func backtrack(_ f: Finished, sourceLength: Int) -> (ids: [Int], logProbs: [Float], attention: [[Float]]?) {
+        // Exact capacities: the number of allocations does not grow with the length.
         var ids: [Int] = []
-        var lps: [Float] = [f.tokenLogProb]
-        var att: [[Float]]? = attention == nil ? nil : []
+        ids.reserveCapacity(f.step)
+        var lps: [Float] = []
+        lps.reserveCapacity(f.step)
+        lps.append(f.tokenLogProb)
+        var att: [[Float]]? = nil
+        if attention != nil {
+            att = []
+            att!.reserveCapacity(f.step)
+        }
         func attentionRow(_ t: Int, _ r: Int) -> [Float] {
             Array(UnsafeBufferPointer(start: attention! + ((t - 1) * rows + r) * maxLength, count: sourceLength))
         }
@@ -99,6 +107,7 @@ extension Engine {
         let perRow = K + 1
         let topValue = arena.array(capacity * perRow, of: Float(0))
         let topToken = arena.array(capacity * perRow, of: 0)
+        let topFound = arena.array(capacity, of: 0)
         let candidates = arena.array(K * perRow, of: Candidate(value: 0, row: 0, token: 0, logProb: 0))
         var finished: [[Finished]] = (0..<N).map { _ in
             var a: [Finished] = []
@@ -112,21 +121,30 @@ extension Engine {
             t += 1
             step(&s, rows: R, encoded: encoded)
             if withAttention { history.recordAttention(step: t, alpha: s.alpha, rows: R) }
-            for r in 0..<R { lse[r] = logSumExp(s.logits.row(r), V) }
+            // Per row, in parallel: log Σ exp over the vocabulary, and the best token (greedy) or best K + 1 (beam).
+            let skip = t - 1 >= options.minLength ? -1 : eos
+            let logits = s.logits
+            forEachRow(R, work: V) { r in
+                lse[r] = logSumExp(logits.row(r), V)
+                if K == 1 {
+                    topToken[r] = argmax(logits.row(r), V, skip: skip)
+                } else {
+                    topFound[r] = topTokens(logits.row(r), V, count: perRow, skip: skip,
+                                            values: topValue + r * perRow, tokens: topToken + r * perRow)
+                }
+            }
             var next = 0
             var r0 = 0
             while r0 < R {
                 let slot = s.rowSlot[r0]
                 var r1 = r0 + 1
                 while r1 < R && s.rowSlot[r1] == slot { r1 += 1 }
-                let eosAllowed = t - 1 >= options.minLength
                 let atLimit = t >= limit[slot]
                 if K == 1 {
                     // Greedy: argmax over all ids, lowest id on ties.
                     let r = r0
-                    let logits = s.logits.row(r)
-                    let tok = argmax(logits, V, skip: eosAllowed ? -1 : eos)
-                    let lp = logits[tok] - lse[r]
+                    let tok = topToken[r]
+                    let lp = s.logits.row(r)[tok] - lse[r]
                     let total = score[r] + Double(lp)
                     if tok == eos || atLimit {
                         finished[slot].append(Finished(step: t, row: r, token: tok, tokenLogProb: lp, logProb: total,
@@ -143,9 +161,7 @@ extension Engine {
                     // (ties: lower hypothesis index, then lower token id), walk down the ranking.
                     var m = 0
                     for r in r0..<r1 {
-                        let found = topTokens(s.logits.row(r), V, count: perRow, skip: eosAllowed ? -1 : eos,
-                                              values: topValue + r * perRow, tokens: topToken + r * perRow)
-                        for q in 0..<found {
+                        for q in 0..<topFound[r] {
                             let lp = topValue[r * perRow + q] - lse[r]
                             candidates[m] = Candidate(value: score[r] + Double(lp), row: r,
                                                       token: topToken[r * perRow + q], logProb: lp)
@@ -304,3 +320,18 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// Runs `body(r)` for every row `r < rows`, split across the worker pool when `rows · work` is large.
+@inline(__always)
+func forEachRow(_ rows: Int, work: Int, _ body: (Int) -> Void) {
+    let pool = WorkerPool.shared
+    let parts = min(pool.width, rows)
+    if parts <= 1 || rows * work < 16 * 1024 {
+        for r in 0..<rows { body(r) }
+        return
+    }
+    pool.run(parts: parts) { p in
+        var r = p
+        while r < rows { body(r); r += parts }
+    }
+}

@@ -203,6 +203,38 @@ extension Engine {
             let q = s.query.rows(0, R)
             add.query.apply(state, into: q)
         }
+        precondition(c.attention != .none, "attend() without attention")
+        // Luong dot/general: one product per sentence block of rows.
+        if c.attention == .luongDot || c.attention == .luongGeneral {
+            var r0 = 0
+            while r0 < R {
+                let slot = s.rowSlot[r0]
+                var r1 = r0 + 1
+                while r1 < R && s.rowSlot[r1] == slot { r1 += 1 }
+                let len = encoded.lengths[slot]
+                let alpha = MatrixView(s.alpha.row(r0), rows: r1 - r0, cols: len, ld: s.alpha.ld)
+                let keys = c.attention == .luongDot ? encoded.memory(slot)
+                                                    : s.keys.const.rows(slot * encoded.maxLength, len)
+                scoreProduct(state.rows(r0, r1 - r0), keys, into: alpha)
+                r0 = r1
+            }
+        }
+        // Additive scores (Bahdanau, Luong concat) and every softmax: row by row, in parallel.
+        let alphaAll = s.alpha, rowSlot = s.rowSlot, queries = s.query, allKeys = s.keys
+        let additive = weights.additive
+        let Smax = encoded.maxLength, lengths = encoded.lengths
+        forEachRow(R, work: Smax * max(additive?.key.outputs ?? 1, 8)) { r in
+            let slot = rowSlot[r]
+            let len = lengths[slot]
+            let a = alphaAll.row(r)
+            if let add = additive {
+                let A = add.key.outputs
+                let q = queries.row(r)
+                let keys = allKeys.const.rows(slot * Smax, len)
+                for j in 0..<len { a[j] = additiveScore(q, keys.row(j), add.energy, A) + add.energyBias }
+            }
+            softmaxInPlace(a, len)
+        }
         var r0 = 0
         while r0 < R {
             let slot = s.rowSlot[r0]
@@ -212,24 +244,6 @@ extension Engine {
             let len = encoded.lengths[slot]
             let memory = encoded.memory(slot)  // (len, D)
             let alpha = MatrixView(s.alpha.row(r0), rows: count, cols: len, ld: s.alpha.ld)
-            switch c.attention {
-            case .bahdanau, .luongConcat:
-                let add = weights.additive!
-                let A = add.key.outputs
-                let keys = s.keys.const.rows(slot * encoded.maxLength, len)
-                for r in r0..<r1 {
-                    let q = s.query.row(r)
-                    let a = s.alpha.row(r)
-                    for j in 0..<len { a[j] = additiveScore(q, keys.row(j), add.energy, A) + add.energyBias }
-                }
-            case .luongDot:
-                scoreProduct(state.rows(r0, count), memory, into: alpha)
-            case .luongGeneral:
-                scoreProduct(state.rows(r0, count), s.keys.const.rows(slot * encoded.maxLength, len), into: alpha)
-            case .none:
-                preconditionFailure("attend() without attention")
-            }
-            for r in r0..<r1 { softmaxInPlace(s.alpha.row(r), len) }
             // c_t = Σ_j α_tj m_j
             let ctx = s.context.rows(r0, count)
             if count == 1 {

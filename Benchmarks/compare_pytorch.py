@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Seq2Seq vs PyTorch (and vs the naive Swift reference) on the standard workloads, in one run.
+
+    python3 Benchmarks/compare_pytorch.py --python /path/to/venv/bin/python [--threads 2] [--repeats 3]
+
+What it does, in order:
+  1. builds the engine (`swift build -c release --product seq2seq`);
+  2. writes the B1 and B2 models with the PyTorch peer (`peers/torch_peer.py make`), unless they exist;
+  3. measures the machine's limits (`seq2seq bench --limits`), then our engine on W1, W2, W3;
+  4. times the naive Swift reference on fewer sentences (it is slow);
+  5. times the PyTorch peer (`torch_peer.py bench`), which waits for a quiet machine before each run;
+  6. prints the table of tokens per second, ratios and GFLOP/s (markdown).
+
+PyTorch is a developer tool only: `python3 -m venv venv && venv/bin/pip install torch numpy safetensors`,
+then pass `--python venv/bin/python`. Nothing here is needed by the tests or CI.
+Workloads (MODEL.md models, sources of 32 tokens, exactly 32 generated tokens): W1 greedy batch 1,
+W2 greedy batch 32, W3 beam 5 batch 1. Medians of --repeats runs; compare only ratios from one run.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PEER = os.path.join(HERE, "peers", "torch_peer.py")
+TARGETS = {("b1", "W1"): 6, ("b1", "W2"): 2, ("b1", "W3"): 4, ("b2", "W1"): 2.5, ("b2", "W2"): 1.5, ("b2", "W3"): 3}
+SENTENCES = {"W1": 20, "W2": 64, "W3": 10}
+REFERENCE_SENTENCES = {"W1": 2, "W2": 32, "W3": 1}
+
+
+def run(cmd, **kw):
+    print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.run(cmd, check=True, text=True, stdout=subprocess.PIPE, **kw).stdout
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--python", required=True, help="a Python with torch, numpy and safetensors")
+    ap.add_argument("--models", default=os.path.join(ROOT, ".build-bench", "models"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--configs", default="b1,b2")
+    ap.add_argument("--no-reference", action="store_true", help="skip the naive reference")
+    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch (our figures only)")
+    args = ap.parse_args()
+
+    run(["swift", "build", "-c", "release", "--product", "seq2seq"], cwd=ROOT)
+    cli = os.path.join(ROOT, ".build", "release", "seq2seq")
+    rows, limits = [], {}
+    for cfg in args.configs.split(","):
+        model = os.path.join(args.models, cfg)
+        if not os.path.exists(os.path.join(model, "model.safetensors")):
+            run([args.python, PEER, "make", "--config", cfg, "--out", model])
+        out = json_lines(run([cli, "bench", "--model", model, "--threads", str(args.threads), "--repeats",
+                              str(args.repeats), "--json", "--limits"]))
+        limits[cfg] = out[0]["limits"]
+        ours = {r["workload"]: r for r in out[1:]}
+        ref = {}
+        if not args.no_reference:
+            for wl, n in REFERENCE_SENTENCES.items():
+                r = json_lines(run([cli, "bench", "--model", model, "--backend", "reference", "--workloads", wl,
+                                    "--sentences", str(n), "--repeats", "1", "--json"]))
+                ref[wl] = r[0]
+        torch = {}
+        if not args.no_torch:
+            path = os.path.join(args.models, f"torch_{cfg}.json")
+            if os.path.exists(path):
+                os.remove(path)
+            run([args.python, PEER, "bench", "--model", model, "--threads", str(args.threads), "--repeats",
+                 str(args.repeats), "--json", path])
+            torch = {r["workload"]: r for r in json.load(open(path))}
+        for wl in ("W1", "W2", "W3"):
+            rows.append((cfg, wl, ours[wl], torch.get(wl), ref.get(wl)))
+
+    print(f"\n| model | workload | Seq2Seq tok/s | PyTorch tok/s | ratio (target) | reference tok/s | × reference | GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for cfg, wl, o, t, r in rows:
+        tt = f"{t['tok_per_s']:,.0f}" if t else "–"
+        ratio = f"{o['tok_per_s'] / t['tok_per_s']:.1f}× (≥ {TARGETS[(cfg, wl)]}×)" if t else "–"
+        rr = f"{r['tok_per_s']:,.1f}" if r else "–"
+        xr = f"{o['tok_per_s'] / r['tok_per_s']:,.0f}×" if r else "–"
+        print(f"| {cfg.upper()} | {wl} | {o['tok_per_s']:,.0f} | {tt} | {ratio} | {rr} | {xr} | {o['gflops']:.1f} |")
+    print()
+    for cfg, lim in limits.items():
+        print(f"{cfg.upper()} machine limits, same run ({lim['threads']} threads): " +
+              ", ".join(f"{k} {v:.1f}" for k, v in lim.items() if k != "threads") + " (GFLOP/s, GB/s)")
+
+
+if __name__ == "__main__":
+    main()
