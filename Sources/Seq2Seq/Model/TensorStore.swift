@@ -8,6 +8,8 @@ public struct Tensor: @unchecked Sendable {
     /// The dtype the file stored it in (the values here are always F32).
     public let storedAs: TensorDType
     @usableFromInline let base: UnsafePointer<Float>
+    /// The memory `base` points into, kept alive as long as the tensor is: a tensor may outlive its model.
+    let memory: TensorMemory
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
@@ -28,14 +30,35 @@ public struct Tensor: @unchecked Sendable {
     }
 }
 
-/// Owns the memory behind a model's tensors: the mapped file and any converted or derived buffers.
-final class TensorStore: @unchecked Sendable {
-    private(set) var tensors: [String: Tensor] = [:]
-    private let file: SafeTensorsFile?
+/// The memory behind a model's tensors: the mapped file and any converted or derived buffers, released when
+/// the store and every `Tensor` handed out are gone.
+final class TensorMemory: @unchecked Sendable {
+    let file: SafeTensorsFile?
     private var owned: [UnsafeMutableBufferPointer<Float>] = []
 
+    init(file: SafeTensorsFile?) { self.file = file }
+
+    deinit {
+        for b in owned { b.deallocate() }
+    }
+
+    /// A new owned buffer of `count` floats, zero-filled.
+    func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
+        b.initialize(repeating: 0)
+        owned.append(b)
+        return b.baseAddress!
+    }
+}
+
+/// A model's tensors by name, over their `TensorMemory`.
+final class TensorStore: @unchecked Sendable {
+    private(set) var tensors: [String: Tensor] = [:]
+    private var file: SafeTensorsFile? { memory.file }
+    private let memory: TensorMemory
+
     init(file: SafeTensorsFile) {
-        self.file = file
+        memory = TensorMemory(file: file)
         for entry in file.entries.values {
             let raw = file.bytes(of: entry)
             let n = entry.count
@@ -49,12 +72,8 @@ final class TensorStore: @unchecked Sendable {
             } else {
                 base = UnsafePointer(convert(raw, entry.dtype, n))
             }
-            tensors[entry.name] = Tensor(name: entry.name, shape: entry.shape, storedAs: entry.dtype, base: base)
+            tensors[entry.name] = Tensor(name: entry.name, shape: entry.shape, storedAs: entry.dtype, base: base, memory: memory)
         }
-    }
-
-    deinit {
-        for b in owned { b.deallocate() }
     }
 
     /// Whether `t` points into the mapped file (rather than a converted copy).
@@ -64,13 +83,8 @@ final class TensorStore: @unchecked Sendable {
         return p >= f.file.base && p < f.file.base + f.file.size
     }
 
-    /// A new owned buffer of `count` floats, zero-filled, freed with the store.
-    func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let b = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count, 1))
-        b.initialize(repeating: 0)
-        owned.append(b)
-        return b.baseAddress!
-    }
+    /// A new owned buffer of `count` floats, zero-filled, freed with the store (and its tensors).
+    func allocate(_ count: Int) -> UnsafeMutablePointer<Float> { memory.allocate(count) }
 
     private func convert(_ raw: UnsafeRawBufferPointer, _ dtype: TensorDType, _ n: Int) -> UnsafeMutablePointer<Float> {
         let out = allocate(n)
