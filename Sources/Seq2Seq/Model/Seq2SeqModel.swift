@@ -22,9 +22,16 @@ public final class Seq2SeqModel: Sendable {
     /// Loads and validates a model directory (MODEL.md): `config.json`,
     /// `model.safetensors`, and optionally `source.vocab` and `target.vocab`.
     ///
+    /// With `checkFinite` (the default) every weight is read once at load and a NaN or an
+    /// infinity is refused, naming the tensor and the flat (row-major) index of its first
+    /// non-finite value: such a model would otherwise decode to garbage or NaN scores without
+    /// any error. The check touches every page of the file, so a large model that is known to
+    /// be good can skip it with `checkFinite: false` (loading then reads only the header and
+    /// maps the rest).
+    ///
     /// - Throws: `Seq2SeqError.invalidModel` naming the file, key or tensor at
     ///   fault, what was expected and what was found.
-    public init(directory: String) throws {
+    public init(directory: String, checkFinite: Bool = true) throws {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         self.directory = dir
         guard isDirectory(dir) else {
@@ -40,6 +47,7 @@ public final class Seq2SeqModel: Sendable {
         metadata = file.metadata
         try Self.checkTensors(file.entries, against: config)
         store = TensorStore(file: file)
+        if checkFinite { try Self.checkFinite(store.tensors) }
         weights = EngineWeights(config: config, store: store)
         sourceVocabulary = try Self.vocabulary(dir + "/source.vocab", size: config.sourceVocabSize, key: "source_vocab_size")
         targetVocabulary = try Self.vocabulary(dir + "/target.vocab", size: config.targetVocabSize, key: "target_vocab_size")
@@ -59,6 +67,16 @@ public final class Seq2SeqModel: Sendable {
             throw Seq2SeqError.invalidModel("\(file) has \(v.count) lines, but config.json \(key) is \(size)")
         }
         return v
+    }
+
+    /// Throws `invalidModel` naming the first tensor (by name) holding a NaN or an infinity, and the index.
+    static func checkFinite(_ tensors: [String: Tensor]) throws {
+        for name in tensors.keys.sorted() {
+            let t = tensors[name]!
+            let values = UnsafeBufferPointer(start: t.base, count: t.count)
+            guard let i = values.firstIndex(where: { !$0.isFinite }) else { continue }
+            throw Seq2SeqError.invalidModel("tensor \(name) holds a non-finite value (\(values[i])) at index \(i) (of shape \(t.shape))")
+        }
     }
 
     static func checkTensors(_ entries: [String: TensorEntry], against config: ModelConfig) throws {
