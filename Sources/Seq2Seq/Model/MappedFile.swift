@@ -20,7 +20,7 @@ final class MappedFile: @unchecked Sendable {
     /// Maps `path`. Throws `invalidModel` naming the file when it is missing, a directory, empty or unreadable.
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        let fd = open(path, O_RDONLY | O_NONBLOCK)  // a FIFO must not block; it is refused below
         if fd < 0 {
             throw Seq2SeqError.invalidModel("cannot open \(path): \(String(cString: strerror(errno)))")
         }

@@ -8,14 +8,17 @@ import Darwin
 public struct Vocabulary: Sendable {
     /// Tokens by id.
     public let tokens: [String]
-    private let ids: [String: Int]
+    /// Ids by the tokens' UTF-8 bytes: Swift's `String` equality is canonical equivalence, which would
+    /// merge tokens that differ in their scalars ("é" and "e\u{301}", "K" and the Kelvin sign "\u{212A}"),
+    /// where MODEL.md's vocabularies (and PyTorch's) tell them apart.
+    private let ids: [[UInt8]: Int]
 
     /// A vocabulary from its tokens; a repeated token maps to its first id.
     public init(tokens: [String]) {
         self.tokens = tokens
-        var ids: [String: Int] = [:]
+        var ids: [[UInt8]: Int] = [:]
         ids.reserveCapacity(tokens.count)
-        for (i, t) in tokens.enumerated() where ids[t] == nil { ids[t] = i }
+        for (i, t) in tokens.enumerated() where ids[Array(t.utf8)] == nil { ids[Array(t.utf8)] = i }
         self.ids = ids
     }
 
@@ -23,11 +26,12 @@ public struct Vocabulary: Sendable {
     /// A line holding a single space is the space token.
     public init(contentsOf path: String) throws {
         let data = try readFile(path)
-        guard let text = String(validating: data, as: UTF8.self) else {
+        guard String(validating: data, as: UTF8.self) != nil else {
             throw Seq2SeqError.invalidModel("\(path) is not valid UTF-8")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Lines are split as bytes: as `Character`s, "\r\n" is one grapheme that is not "\n".
+        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false).map { line -> String in
+            String(decoding: line.last == 0x0D ? line.dropLast() : line, as: UTF8.self)
         }
         if lines.last == "" { lines.removeLast() }
         self.init(tokens: lines)
@@ -37,7 +41,7 @@ public struct Vocabulary: Sendable {
     public var count: Int { tokens.count }
 
     /// The id of `token`, or nil when it is not in the vocabulary.
-    public func id(of token: String) -> Int? { ids[token] }
+    public func id(of token: String) -> Int? { ids[Array(token.utf8)] }
 
     /// The token for `id`, or nil when out of range.
     public func token(for id: Int) -> String? { id >= 0 && id < tokens.count ? tokens[id] : nil }
@@ -73,14 +77,22 @@ public enum Tokenization {
 
 /// Reads a whole (small) file; errors name the path.
 func readFile(_ path: String) throws -> [UInt8] {
-    guard let f = fopen(path, "rb") else {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-regular file.
+    let fd = open(path, O_RDONLY | O_NONBLOCK)
+    guard fd >= 0 else {
+        throw Seq2SeqError.invalidModel("cannot open \(path): \(String(cString: strerror(errno)))")
+    }
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+        close(fd)
+        if (st.st_mode & S_IFMT) == S_IFDIR { throw Seq2SeqError.invalidModel("\(path) is a directory, expected a file") }
+        throw Seq2SeqError.invalidModel("\(path) is not a regular file")
+    }
+    guard let f = fdopen(fd, "rb") else {
+        close(fd)
         throw Seq2SeqError.invalidModel("cannot open \(path): \(String(cString: strerror(errno)))")
     }
     defer { fclose(f) }
-    var st = stat()
-    if fstat(fileno(f), &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-        throw Seq2SeqError.invalidModel("\(path) is a directory, expected a file")
-    }
     var out: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
     while true {
