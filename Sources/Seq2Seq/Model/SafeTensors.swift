@@ -44,6 +44,11 @@ struct SafeTensorsFile: @unchecked Sendable {
     /// Offset of the data section in the file.
     let dataStart: Int
 
+    /// The largest header accepted, as in the reference safetensors implementation. Real headers are a few
+    /// kilobytes; the parsed JSON tree takes several times the header's size, so this bounds the memory a
+    /// hostile header can make the reader use, whatever the file size.
+    static let maxHeaderLength: UInt64 = 100_000_000
+
     init(path: String) throws {
         try self.init(file: MappedFile(path: path))
     }
@@ -59,6 +64,9 @@ struct SafeTensorsFile: @unchecked Sendable {
         let available = UInt64(file.size - 8)
         guard n <= available else {
             throw Seq2SeqError.invalidModel("\(name): header length \(n) exceeds the \(available) bytes after it")
+        }
+        guard n <= Self.maxHeaderLength else {
+            throw Seq2SeqError.invalidModel("\(name): header length \(n) exceeds the limit of \(Self.maxHeaderLength) bytes")
         }
         guard n >= 2 else {
             throw Seq2SeqError.invalidModel("\(name): header length \(n) is too short for a JSON object")
