@@ -1,0 +1,118 @@
+import Foundation
+@testable import Seq2Seq
+import Testing
+
+/// Every input the fuzzers found or were seeded with goes through the same entry points as the fuzz targets
+/// (`Fuzz/*Fuzzer.swift`): each is accepted or refused with a `Seq2SeqError`, never a crash.
+///
+/// Reproducers of fixed bugs are in `Tests/Fixtures/fuzz/<target>/`, the seed corpora in `Fuzz/corpus/<target>/`.
+/// Replay one file in the fuzzer itself with `scripts/fuzz.sh <target> 0 FILE`.
+@Suite("Fuzz regressions")
+struct FuzzRegressionTests {
+    static let targets = ["safetensors", "config", "vocabulary", "requests"]
+    static let reproducers = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/fuzz")
+    static let corpus = Fixtures.repositoryRoot.appendingPathComponent("Fuzz/corpus")
+
+    static func files(_ dir: URL) -> [URL] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.filter { !$0.hasPrefix(".") }.sorted().map { dir.appendingPathComponent($0) }
+    }
+
+    static func golden(_ name: String) -> URL { Fixtures.ownDirectory.appendingPathComponent("\(name)/model") }
+
+    /// Runs `body`, recording an issue when it throws anything but a `Seq2SeqError`.
+    static func acceptOrRefuse<T>(_ file: URL, _ body: () throws -> T) -> T? {
+        do { return try body() } catch is Seq2SeqError { return nil } catch {
+            Issue.record("\(file.lastPathComponent): unexpected error type \(type(of: error)): \(error)")
+            return nil
+        }
+    }
+
+    @Test("The reproducers and the seed corpora are present")
+    func present() {
+        #expect(!Self.files(Self.reproducers.appendingPathComponent("vocabulary")).isEmpty)
+        for t in Self.targets { #expect(!Self.files(Self.corpus.appendingPathComponent(t)).isEmpty, "no seeds for \(t)") }
+    }
+
+    @Test("Safetensors files load or are refused (golden g08's config and vocabularies)")
+    func safetensors() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seq2seq-fuzz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let golden = Self.golden("g08_rnn_bahdanau_copy_bad_inputs")
+        for name in ["config.json", "source.vocab", "target.vocab"] {
+            try FileManager.default.copyItem(at: golden.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        let path = dir.appendingPathComponent("model.safetensors")
+        for file in Self.files(Self.reproducers.appendingPathComponent("safetensors")) + Self.files(Self.corpus.appendingPathComponent("safetensors")) {
+            try? FileManager.default.removeItem(at: path)
+            try FileManager.default.copyItem(at: file, to: path)
+            if let st = Self.acceptOrRefuse(file, { try SafeTensorsFile(path: path.path) }) {
+                let store = TensorStore(file: st)
+                for t in store.tensors.values { _ = t.scalars }
+            }
+            var kept: [Tensor] = []  // read after their model is gone
+            for checkFinite in [true, false] {
+                guard let model = Self.acceptOrRefuse(file, { try Seq2SeqModel(directory: dir.path, checkFinite: checkFinite) }) else { continue }
+                kept += model.tensors.values
+                let translator = Translator(model: model)
+                _ = Self.acceptOrRefuse(file) {
+                    try translator.translate([[4, 5, 6], [7]], options: DecodingOptions(beamSize: 2, maxLength: 4, returnAttention: true))
+                }
+                _ = Self.acceptOrRefuse(file) { try translator.score(sources: [[4, 5]], targets: [[6, 7]]) }
+            }
+            for t in kept { _ = t.scalars }
+        }
+    }
+
+    @Test("config.json texts parse or are refused")
+    func config() {
+        for file in Self.files(Self.reproducers.appendingPathComponent("config")) + Self.files(Self.corpus.appendingPathComponent("config")) {
+            let text = String(decoding: (try? readFile(file.path)) ?? [], as: UTF8.self)
+            if let c = Self.acceptOrRefuse(file, { try ModelConfig.parse(json: text) }) {
+                #expect(c.parameterCount > 0)
+            }
+        }
+    }
+
+    @Test("Vocabulary files read or are refused; every token maps back to the first line with its exact bytes")
+    func vocabulary() throws {
+        for file in Self.files(Self.reproducers.appendingPathComponent("vocabulary")) + Self.files(Self.corpus.appendingPathComponent("vocabulary")) {
+            if let v = Self.acceptOrRefuse(file, { try Vocabulary(contentsOf: file.path) }) {
+                for (i, t) in v.tokens.enumerated() {
+                    let first = v.tokens.firstIndex { Array($0.utf8) == Array(t.utf8) }
+                    #expect(v.id(of: t) == first && first! <= i, "\(file.lastPathComponent): token \(i)")
+                    #expect(!t.utf8.contains(0x0A))
+                }
+            }
+            let text = String(decoding: try readFile(file.path), as: UTF8.self)
+            for tokenizer in ModelConfig.Tokenizer.allCases {
+                let tokens = Tokenization.split(text, with: tokenizer)
+                let v = Vocabulary(tokens: tokens)
+                #expect(tokens.allSatisfy { v.id(of: $0) != nil })
+                _ = Tokenization.join(tokens, with: tokenizer)
+            }
+        }
+    }
+
+    @Test("Request lines parse or are refused, and accepted ones translate and score")
+    func requests() throws {
+        let models = try ["g08_rnn_bahdanau_copy_bad_inputs", "g07_gru_bahdanau_linear_bi_characters"]
+            .map { try Seq2SeqModel(directory: Self.golden($0).path) }
+        for file in Self.files(Self.reproducers.appendingPathComponent("requests")) + Self.files(Self.corpus.appendingPathComponent("requests")) {
+            let line = try readFile(file.path)
+            for model in models {
+                let translator = Translator(model: model)
+                if let ids = Self.acceptOrRefuse(file, { try line.withUnsafeBytes { try Requests.translateSource($0, model: model) } }) {
+                    _ = Self.acceptOrRefuse(file) { try translator.translate([ids], options: DecodingOptions(maxLength: 3)) }
+                    _ = Self.acceptOrRefuse(file) {
+                        try translator.translate([ids, [4]], options: DecodingOptions(beamSize: 2, maxLength: 3, returnAttention: true))
+                    }
+                }
+                if let (s, t) = Self.acceptOrRefuse(file, { try line.withUnsafeBytes { try Requests.scorePair($0, model: model) } }) {
+                    _ = Self.acceptOrRefuse(file) { try translator.score(sources: [s], targets: [t]) }
+                }
+            }
+        }
+    }
+}
