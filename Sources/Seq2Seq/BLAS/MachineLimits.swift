@@ -42,11 +42,11 @@ public struct MachineLimits: Sendable, CustomStringConvertible {
         }
         let count = 128 << 20  // 512 MiB of floats
         let big = filled(count)
-        let parts = threads
+        var job = (base: big, chunk: count / threads)
         let read = median(3) {
-            WorkerPool.shared.run(parts: parts) { p in
-                let chunk = count / parts
-                _ = cblas_sasum(Int32(chunk), big + p * chunk, 1)
+            WorkerPool.shared.run(parts: threads, state: &job) { raw, p in
+                let job = raw.assumingMemoryBound(to: (base: UnsafeMutablePointer<Float>, chunk: Int).self).pointee
+                _ = cblas_sasum(Int32(job.chunk), job.base + p * job.chunk, 1)
             }
         }
         for p in [a, b, c, big] { p.deallocate() }

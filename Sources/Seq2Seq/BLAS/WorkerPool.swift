@@ -25,7 +25,8 @@ final class WorkerPool: @unchecked Sendable {
     private let finished = Atomic<Int>(0)
     private let busy = Atomic<Bool>(false)
     private let sleepers = Atomic<Int>(0)
-    private var job: ((Int) -> Void)? = nil
+    private var jobFunction: PartFunction? = nil
+    private var jobContext: UnsafeMutableRawPointer? = nil
     private let jobParts = Atomic<Int>(0)
     private var threads: [pthread_t] = []
     private var mutex = pthread_mutex_t()
@@ -44,36 +45,45 @@ final class WorkerPool: @unchecked Sendable {
         width = n
     }
 
-    /// Runs `body(part)` for `part` in `0 ..< parts` (`parts ≤ width`) and returns when all are done.
+    /// A part of a job: `function(context, part)`. A C function pointer and a raw context, not a Swift
+    /// closure: handing a closure to other threads would make Swift allocate its context on the heap, and the
+    /// decode loop must not allocate.
+    typealias PartFunction = @convention(c) (UnsafeMutableRawPointer, Int) -> Void
+
+    /// Runs `function(context, part)` for `part` in `0 ..< parts` and returns when all are done.
     ///
     /// Parts are claimed one at a time by the caller and the workers alike, so a worker that is slow to
-    /// wake (the machine is busy) costs nothing: the caller runs the unclaimed parts itself.
-    @inline(never)  // inlining it into some callers trips a Swift 6.3 SIL ownership verifier crash
-    func run(parts: Int, _ body: (Int) -> Void) {
+    /// wake (the machine is busy) costs nothing: the caller runs the unclaimed parts itself. When another
+    /// thread is using the pool, the caller runs every part itself.
+    func run(parts: Int, context: UnsafeMutableRawPointer, _ function: PartFunction) {
         if parts <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            for p in 0..<parts { body(p) }
+            for p in 0..<parts { function(context, p) }
             return
         }
-        withoutActuallyEscaping(body) { escaping in
-            job = escaping
-            jobParts.store(parts, ordering: .relaxed)
-            let ticket = generation.load(ordering: .relaxed) &+ 1
-            nextPart.store((ticket & (Int.max >> 16)) << 16, ordering: .relaxed)
-            finished.store(0, ordering: .relaxed)
-            generation.store(ticket, ordering: .releasing)
-            if sleepers.load(ordering: .acquiring) > 0 {
-                pthread_mutex_lock(&mutex)
-                pthread_cond_broadcast(&condition)
-                pthread_mutex_unlock(&mutex)
-            }
-            while let p = claim(ticket: ticket, parts: parts) {
-                escaping(p)
-                finished.wrappingAdd(1, ordering: .releasing)
-            }
-            while finished.load(ordering: .acquiring) < parts {}
-            job = nil
+        jobFunction = function
+        jobContext = context
+        jobParts.store(parts, ordering: .relaxed)
+        let ticket = generation.load(ordering: .relaxed) &+ 1
+        nextPart.store((ticket & (Int.max >> 16)) << 16, ordering: .relaxed)
+        finished.store(0, ordering: .relaxed)
+        generation.store(ticket, ordering: .releasing)
+        if sleepers.load(ordering: .acquiring) > 0 {
+            pthread_mutex_lock(&mutex)
+            pthread_cond_broadcast(&condition)
+            pthread_mutex_unlock(&mutex)
         }
+        while let p = claim(ticket: ticket, parts: parts) {
+            function(context, p)
+            finished.wrappingAdd(1, ordering: .releasing)
+        }
+        while finished.load(ordering: .acquiring) < parts {}
         busy.store(false, ordering: .releasing)
+    }
+
+    /// Runs `body(&state, part)` for `part` in `0 ..< parts` with a job state passed by pointer (no allocation).
+    @inline(__always)
+    func run<State>(parts: Int, state: inout State, _ function: PartFunction) {
+        withUnsafeMutablePointer(to: &state) { run(parts: parts, context: UnsafeMutableRawPointer($0), function) }
     }
 
     /// Takes the next unclaimed part of job `ticket`, or nil when none is left (or the job is no longer current).
@@ -126,12 +136,7 @@ final class WorkerPool: @unchecked Sendable {
             seen = current
             let parts = jobParts.load(ordering: .relaxed)
             while let p = claim(ticket: current, parts: parts) {
-                // The copy of the closure is released before the part counts as finished:
-                // `run` checks that nothing kept the non-escaping closure it lent.
-                do {
-                    let body = job!
-                    body(p)
-                }
+                jobFunction!(jobContext!, p)
                 finished.wrappingAdd(1, ordering: .releasing)
             }
         }

@@ -122,17 +122,10 @@ extension Engine {
             step(&s, rows: R, encoded: encoded)
             if withAttention { history.recordAttention(step: t, alpha: s.alpha, rows: R) }
             // Per row, in parallel: log Σ exp over the vocabulary, and the best token (greedy) or best K + 1 (beam).
-            let skip = t - 1 >= options.minLength ? -1 : eos
-            let logits = s.logits
-            forEachRow(R, work: V) { r in
-                lse[r] = logSumExp(logits.row(r), V)
-                if K == 1 {
-                    topToken[r] = argmax(logits.row(r), V, skip: skip)
-                } else {
-                    topFound[r] = topTokens(logits.row(r), V, count: perRow, skip: skip,
-                                            values: topValue + r * perRow, tokens: topToken + r * perRow)
-                }
-            }
+            var rows = RowStatistics(logits: s.logits, vocabulary: V, beam: K, perRow: perRow,
+                                     skip: t - 1 >= options.minLength ? -1 : eos, lse: lse, topValue: topValue,
+                                     topToken: topToken, topFound: topFound)
+            forEachRow(R, work: V, state: &rows) { raw, r in raw.assumingMemoryBound(to: RowStatistics.self).pointee.compute(r) }
             var next = 0
             var r0 = 0
             while r0 < R {
@@ -321,17 +314,54 @@ import Glibc
 import Darwin
 #endif
 
-/// Runs `body(r)` for every row `r < rows`, split across the worker pool when `rows · work` is large.
+/// Runs `function(state, r)` for every row `r < rows`, split across the worker pool (rows taken in turn)
+/// when `rows · work` is large enough to pay for it.
 @inline(__always)
-func forEachRow(_ rows: Int, work: Int, _ body: (Int) -> Void) {
+func forEachRow<State>(_ rows: Int, work: Int, state: inout State, _ function: @convention(c) (UnsafeMutableRawPointer, Int) -> Void) {
     let pool = WorkerPool.shared
     let parts = min(pool.width, rows)
-    if parts <= 1 || rows * work < 16 * 1024 {
-        for r in 0..<rows { body(r) }
-        return
+    withUnsafeMutablePointer(to: &state) { p in
+        let raw = UnsafeMutableRawPointer(p)
+        if parts <= 1 || rows * work < 16 * 1024 {
+            for r in 0..<rows { function(raw, r) }
+            return
+        }
+        var job = RowJob(rows: rows, parts: parts, state: raw, function: function)
+        pool.run(parts: parts, state: &job) { raw, part in
+            let job = raw.assumingMemoryBound(to: RowJob.self).pointee
+            var r = part
+            while r < job.rows { job.function(job.state, r); r += job.parts }
+        }
     }
-    pool.run(parts: parts) { p in
-        var r = p
-        while r < rows { body(r); r += parts }
+}
+
+private struct RowJob {
+    let rows: Int
+    let parts: Int
+    let state: UnsafeMutableRawPointer
+    let function: @convention(c) (UnsafeMutableRawPointer, Int) -> Void
+}
+
+/// Per row of logits: `log Σ exp`, and the best token (greedy) or the best `perRow` tokens (beam).
+struct RowStatistics {
+    let logits: MatrixView
+    let vocabulary: Int
+    let beam: Int
+    let perRow: Int
+    let skip: Int
+    let lse: UnsafeMutablePointer<Float>
+    let topValue: UnsafeMutablePointer<Float>
+    let topToken: UnsafeMutablePointer<Int>
+    let topFound: UnsafeMutablePointer<Int>
+
+    @inline(__always) func compute(_ r: Int) {
+        let row = logits.row(r)
+        lse[r] = logSumExp(row, vocabulary)
+        if beam == 1 {
+            topToken[r] = argmax(row, vocabulary, skip: skip)
+        } else {
+            topFound[r] = topTokens(row, vocabulary, count: perRow, skip: skip,
+                                    values: topValue + r * perRow, tokens: topToken + r * perRow)
+        }
     }
 }

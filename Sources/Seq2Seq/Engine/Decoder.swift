@@ -220,20 +220,10 @@ extension Engine {
             }
         }
         // Additive scores (Bahdanau, Luong concat) and every softmax: row by row, in parallel.
-        let alphaAll = s.alpha, rowSlot = s.rowSlot, queries = s.query, allKeys = s.keys
-        let additive = weights.additive
-        let Smax = encoded.maxLength, lengths = encoded.lengths
-        forEachRow(R, work: Smax * max(additive?.key.outputs ?? 1, 8)) { r in
-            let slot = rowSlot[r]
-            let len = lengths[slot]
-            let a = alphaAll.row(r)
-            if let add = additive {
-                let A = add.key.outputs
-                let q = queries.row(r)
-                let keys = allKeys.const.rows(slot * Smax, len)
-                for j in 0..<len { a[j] = additiveScore(q, keys.row(j), add.energy, A) + add.energyBias }
-            }
-            softmaxInPlace(a, len)
+        var scoring = AttentionScoring(alpha: s.alpha, rowSlot: s.rowSlot, queries: s.query, keys: s.keys,
+                                       additive: weights.additive, maxLength: encoded.maxLength, lengths: encoded.lengths)
+        forEachRow(R, work: encoded.maxLength * max(weights.additive?.key.outputs ?? 1, 8), state: &scoring) { raw, r in
+            raw.assumingMemoryBound(to: AttentionScoring.self).pointee.score(r)
         }
         var r0 = 0
         while r0 < R {
@@ -263,5 +253,30 @@ extension Engine {
         } else {
             BLAS.gemm(queries, .none, keys, .transposed, into: scores)
         }
+    }
+}
+
+/// Attention weights of one row: additive scores when the model has them (the Luong products are done before),
+/// then the softmax over the sentence's positions.
+struct AttentionScoring {
+    let alpha: MatrixView  // (R, Smax)
+    let rowSlot: UnsafeMutablePointer<Int>
+    let queries: MatrixView  // (R, A)
+    let keys: MatrixView  // (N · Smax, A)
+    let additive: AdditiveScorer?
+    let maxLength: Int
+    let lengths: UnsafeMutablePointer<Int>
+
+    @inline(__always) func score(_ r: Int) {
+        let slot = rowSlot[r]
+        let len = lengths[slot]
+        let a = alpha.row(r)
+        if let add = additive {
+            let A = add.key.outputs
+            let q = queries.row(r)
+            let k = keys.const.rows(slot * maxLength, len)
+            for j in 0..<len { a[j] = additiveScore(q, k.row(j), add.energy, A) + add.energyBias }
+        }
+        softmaxInPlace(a, len)
     }
 }

@@ -33,12 +33,23 @@ func accumulateProduct(_ x: ConstMatrixView, _ weight: ConstMatrixView, into y: 
         productPart(x, weight, y, beta)
         return
     }
-    let step = ((m + parts - 1) / parts + 15) & ~15
-    pool.run(parts: parts) { p in
-        let start = min(p * step, m)
-        let count = min(step, m - start)
-        if count > 0 { productPart(x, weight.rows(start, count), y.columns(start, count), beta) }
+    var job = ProductJob(x: x, weight: weight, y: y, beta: beta, step: ((m + parts - 1) / parts + 15) & ~15)
+    pool.run(parts: parts, state: &job) { raw, p in
+        let job = raw.assumingMemoryBound(to: ProductJob.self).pointee
+        let m = job.weight.rows
+        let start = min(p * job.step, m)
+        let count = min(job.step, m - start)
+        if count > 0 { productPart(job.x, job.weight.rows(start, count), job.y.columns(start, count), job.beta) }
     }
+}
+
+/// One product split by weight rows: part `p` computes rows `p · step ..< (p + 1) · step` of the weight.
+private struct ProductJob {
+    let x: ConstMatrixView
+    let weight: ConstMatrixView
+    let y: MatrixView
+    let beta: Float
+    let step: Int
 }
 
 @inline(__always)
