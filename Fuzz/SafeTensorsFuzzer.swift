@@ -31,12 +31,15 @@ public func safeTensorsFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
         FuzzSupport.consume(sum)
         FuzzSupport.consume(file.metadata)
     }
+    var kept: [Tensor] = []  // read after their model is gone: a tensor keeps its memory alive
     for checkFinite in [true, false] {
         guard let model = try? Seq2SeqModel(directory: dir, checkFinite: checkFinite) else { continue }
+        kept += model.tensors.values
         let translator = Translator(model: model)
         FuzzSupport.consume(try? translator.translate([[4, 5, 6], [7]], options: DecodingOptions(beamSize: 2, maxLength: 4, returnAttention: true)))
         FuzzSupport.consume(try? translator.score(sources: [[4, 5]], targets: [[6, 7]]))
         FuzzSupport.consume(model.weightBytes)
     }
+    FuzzSupport.consume(kept.map { $0.scalars.reduce(0, +) })
     return 0
 }
