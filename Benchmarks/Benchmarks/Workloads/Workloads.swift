@@ -1,4 +1,4 @@
-// The six workloads of the speed issue (B1/B2 × W1/W2/W3), the engine beside the naive reference, each
+// The engine's kernels one by one (EngineKernels.swift), the six workloads of the speed issue (B1/B2 × W1/W2/W3), the engine beside the naive reference, each
 // verified (engine and reference agree on the first sentence) before it is timed; and the allocation check:
 // decoding 64 tokens must not allocate more than decoding 32, apart from the results.
 //   cd Benchmarks && swift package benchmark --target Workloads
@@ -38,6 +38,7 @@ let benchmarks: @Sendable () -> Void = {
         let model: Seq2SeqModel
         do { model = try BenchModels.load(name) } catch { fatalError("cannot load \(name): \(error)") }
         let sources = BenchModels.sources(32, length: S, vocabulary: model.config.sourceVocabSize)
+        registerKernelBenchmarks(name, model)
         for w in workloads {
             do { try verify(model, w, sources[0]) } catch { fatalError("\(error)") }
             let batch = Array(sources.prefix(w.sentences))

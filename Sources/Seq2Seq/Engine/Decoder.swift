@@ -197,7 +197,7 @@ extension Engine {
     }
 
     /// Attention for rows `0 ..< R` with query states `state` (R, H): fills `alpha` and `context`.
-    private func attend(_ s: inout DecoderState, rows R: Int, encoded: EncodedBatch, state: ConstMatrixView) {
+    func attend(_ s: inout DecoderState, rows R: Int, encoded: EncodedBatch, state: ConstMatrixView) {
         let c = config
         if let add = weights.additive {
             let q = s.query.rows(0, R)
