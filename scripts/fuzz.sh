@@ -37,9 +37,10 @@ if [ ! -x "$binary" ] || [ -n "$(find Sources/Seq2Seq Fuzz -name '*.swift' -newe
     $sources "$out/src/Fuzz/FuzzSupport.swift" "$out/src/Fuzz/${name}Fuzzer.swift" \
     $(pkg-config --libs openblas) -o "$binary"
 fi
-# Deterministic dictionary order, so that a reproducer behaves the same in every run;
-# one OpenBLAS thread (the targets run tiny models).
-export SWIFT_DETERMINISTIC_HASHING=1 OPENBLAS_NUM_THREADS=1
+# Deterministic dictionary order, so that a reproducer behaves the same in every run; one OpenBLAS
+# thread (the targets run tiny models); no Swift backtracer, whose reading of a crashed process trips
+# AddressSanitizer and hides the real report from libFuzzer.
+export SWIFT_DETERMINISTIC_HASHING=1 OPENBLAS_NUM_THREADS=1 SWIFT_BACKTRACE=enable=no
 dict=()
 [ "$target" != vocabulary ] && dict=(-dict=Fuzz/json.dict)
 if [ "$seconds" = 0 ]; then
