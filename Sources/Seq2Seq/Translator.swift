@@ -37,6 +37,15 @@ public final class Translator {
     public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) throws -> [Translation] {
         try options.validate(targetVocabularySize: model.config.targetVocabSize)
         for (i, s) in sources.enumerated() { try checkSource(s, index: i) }
+        // Working memory grows with sentences × beam × (vocabulary + steps × source length): refuse a request
+        // that would need more than the limit instead of failing to allocate it.
+        let longest = sources.map(\.count).max() ?? 0
+        let sentences = min(sources.count, maxBatchSize)
+        let bytes = Self.workspaceEstimate(config: model.config, options: options, sentences: sentences, sourceLength: longest)
+        if bytes > Self.workspaceLimit {
+            throw Seq2SeqError.invalidOptions(
+                "this request needs about \(bytes >> 20) MiB of working memory (beam size \(options.beamSize), \(sentences) sentences decoded together, sources of up to \(longest) tokens\(options.returnAttention ? ", attention returned" : "")), more than the limit of \(Self.workspaceLimit >> 20) MiB; use a smaller beam, batch or max length")
+        }
         return runSorted(sources) { batch, _ in
             engine.search(batch, options: options, arena: arena)
         }.map(attachTokens)
@@ -63,6 +72,22 @@ public final class Translator {
         return runSorted(sources) { batch, indices in
             engine.score(batch, targets: indices.map { targets[$0] }, arena: arena)
         }
+    }
+
+    /// The most working memory one batch may use, bytes (4 GiB).
+    public static let workspaceLimit = 4 << 30
+
+    /// Bytes of working memory a batch of `sentences` sources of `sourceLength` tokens needs (an upper bound
+    /// on what the engine's arena takes; the weights are not counted).
+    public static func workspaceEstimate(config c: ModelConfig, options: DecodingOptions, sentences: Int, sourceLength S: Int) -> Int {
+        let rows = sentences * options.beamSize
+        let steps = options.maxSteps(sourceLength: S)
+        let H = c.hiddenSize, D = c.encoderOutputSize, G = c.cell.gates * H
+        let encoder = sentences * S * (c.embeddingSize + 2 * D + G + (c.attentionSize ?? H)) + sentences * (4 * G + 4 * D)
+        let state = rows * (4 * c.decoderLayers * H + 2 * H + c.embeddingSize + D + 2 * G + (c.attentionSize ?? 0) + S)
+        let logits = rows * (c.targetVocabSize + 2 * (options.beamSize + 1))
+        let history = rows * steps * (3 + (options.returnAttention ? S : 0))
+        return 8 * (encoder + state + logits + history) + (1 << 20)
     }
 
     private func checkSource(_ s: [Int], index: Int) throws {

@@ -6,13 +6,23 @@ import Darwin
 import Seq2Seq
 
 /// Reads a file (or standard input) line by line without holding it whole.
+///
+/// A line longer than `maxLineBytes` is not kept: its first bytes are returned with `lastLineTooLong` set,
+/// and the rest of it is skipped, so one endless line cannot exhaust memory.
 final class LineReader {
+    /// The longest line kept, bytes.
+    static let maxLineBytes = 16 << 20
+
     private let file: UnsafeMutablePointer<FILE>
     private let owned: Bool
-    private var buffer: UnsafeMutablePointer<CChar>? = nil
-    private var capacity = 0
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var start = 0
+    private var end = 0
+    private var eof = false
     /// Lines read so far (the number of the last line returned, from 1).
     private(set) var lineNumber = 0
+    /// Whether the last line returned was cut at `maxLineBytes`.
+    private(set) var lastLineTooLong = false
 
     /// Standard input when `path` is nil or "-".
     init(path: String?) throws {
@@ -30,18 +40,37 @@ final class LineReader {
     }
 
     deinit {
-        free(buffer)
         if owned { fclose(file) }
     }
 
-    /// The next line without its line end, as bytes, or nil at the end.
+    private func fill() -> Bool {
+        if eof { return false }
+        start = 0
+        end = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+        if end == 0 { eof = true }
+        return end > 0
+    }
+
+    /// The next line without its line end (`\n` or `\r\n`), as bytes, or nil at the end.
     func next() -> [UInt8]? {
-        let n = getline(&buffer, &capacity, file)
-        guard n >= 0, let buffer else { return nil }
+        var line: [UInt8] = []
+        var sawAny = false
+        lastLineTooLong = false
+        while true {
+            if start == end && !fill() { break }
+            sawAny = true
+            let newline = buffer[start..<end].firstIndex(of: 0x0A)
+            let stop = newline ?? end
+            let room = Self.maxLineBytes - line.count
+            if room > 0 { line.append(contentsOf: buffer[start..<min(stop, start + room)]) }
+            if stop - start > room { lastLineTooLong = true }
+            if let n = newline { start = n + 1; break }
+            start = end
+        }
+        guard sawAny else { return nil }
         lineNumber += 1
-        var count = n
-        while count > 0 && (buffer[count - 1] == 0x0A || buffer[count - 1] == 0x0D) { count -= 1 }
-        return UnsafeRawBufferPointer(start: buffer, count: count).map { $0 }
+        while let last = line.last, last == 0x0D || last == 0x0A { line.removeLast() }
+        return line
     }
 }
 

@@ -39,6 +39,10 @@ struct Score: ParsableCommand {
             var requests: [(line: Int, result: Result<([Int], [Int]), Seq2SeqError>)] = []
             while requests.count < batchSize * 8 {
                 guard let bytes = reader.next() else { done = true; break }
+                if reader.lastLineTooLong {
+                    requests.append((reader.lineNumber, .failure(.invalidInput("line longer than \(LineReader.maxLineBytes >> 20) MiB"))))
+                    continue
+                }
                 let r = Result { try bytes.withUnsafeBytes { try Requests.scorePair($0, model: model) } }
                 requests.append((reader.lineNumber, r.map { ($0.source, $0.target) }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }))
             }

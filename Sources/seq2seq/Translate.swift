@@ -85,6 +85,10 @@ struct Translate: ParsableCommand {
             // Parse a window of lines; translate the good ones together; answer every line in order.
             var requests: [(line: Int, result: Result<[Int], Seq2SeqError>)] = []
             while requests.count < window, let (number, bytes) = lines.next() {
+                if lines.lastLineTooLong {
+                    requests.append((number, .failure(.invalidInput("line longer than \(LineReader.maxLineBytes >> 20) MiB"))))
+                    continue
+                }
                 requests.append((number, Result { try parse(bytes, model: model) }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }))
             }
             if requests.isEmpty { break }
@@ -202,6 +206,9 @@ final class LineSource {
         self.arguments = arguments
         reader = arguments.isEmpty ? try LineReader(path: path) : nil
     }
+
+    /// Whether the last line returned was cut (see `LineReader.maxLineBytes`).
+    var lastLineTooLong: Bool { reader?.lastLineTooLong ?? false }
 
     func next() -> (Int, [UInt8])? {
         if let reader {

@@ -99,3 +99,21 @@ struct BatchTests {
         #expect(translator.workspaceBytes == reserved)
     }
 }
+
+@Suite("Working-memory limit")
+struct WorkspaceLimitTests {
+    @Test("A beam as large as a big vocabulary is refused before anything is allocated")
+    func hugeBeam() throws {
+        let config = ModelConfig(cell: .gru, sourceVocabSize: 7, targetVocabSize: 40_000, embeddingSize: 2, hiddenSize: 2,
+                                 bridge: .zeros, attention: .none)
+        let dir = try makeRandomModel(config, seed: 9)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let translator = Translator(model: try Seq2SeqModel(directory: dir))
+        #expect(throws: Seq2SeqError.self) {
+            _ = try translator.translate([[4, 5]], options: DecodingOptions(beamSize: 30_000))
+        }
+        #expect(translator.workspaceBytes < 64 << 20)
+        // A reasonable request on the same model still works.
+        #expect(try translator.translate([[4, 5]], options: DecodingOptions(beamSize: 3, maxLength: 4))[0].best.ids.count <= 4)
+    }
+}

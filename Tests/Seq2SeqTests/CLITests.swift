@@ -98,6 +98,18 @@ struct CLITests {
         #expect(invalid.status == 2 && invalid.stderr.contains("shape"))
     }
 
+    @Test("A line longer than 16 MiB is answered with an error and not held; the next line is translated")
+    func endlessLine() throws {
+        let model = Self.golden("g08_rnn_bahdanau_copy_bad_inputs") + "/model"
+        let long = String(repeating: "7", count: 17 << 20)
+        let r = try Self.run(["translate", "--model", model, "--format", "jsonl", "--beam-size", "1"],
+                             stdin: "{\"source_ids\": [\(long)]}\n{\"source_ids\": [5, 6]}\n")
+        #expect(r.status == 1)
+        #expect(r.lines.count == 2)
+        #expect(r.lines.first?.contains("line 1") == true && r.lines.first?.contains("longer than") == true)
+        #expect(r.lines.last?.hasPrefix("{\"ids\"") == true)
+    }
+
     @Test("An unreadable input file is a clear message")
     func missingInput() throws {
         let r = try Self.run(["translate", "--model", Self.golden("g07_gru_bahdanau_linear_bi_characters") + "/model",
