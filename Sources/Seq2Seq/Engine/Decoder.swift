@@ -193,7 +193,14 @@ extension Engine {
         } else {
             o = s.h[top].rows(0, R).const
         }
-        w.output.apply(o, into: s.logits.rows(0, R))
+        let logits = s.logits.rows(0, R)
+        if R > blockedGemvMaxRows {
+            // A batch: GEMM from the pre-transposed output weight (no per-call transposing pack).
+            if let b = w.output.bias { logits.fillRows(with: b) }
+            productPretransposed(o, w.outputTransposed.matrix, into: logits, beta: w.output.bias == nil ? 0 : 1)
+        } else {
+            w.output.apply(o, into: logits)
+        }
     }
 
     /// Attention for rows `0 ..< R` with query states `state` (R, H): fills `alpha` and `context`.

@@ -107,6 +107,7 @@ struct EngineWeights: @unchecked Sendable {
     let generalKey: Linear?  // luong_general: (H, D)
     let combine: Linear?  // Luong: (H, D + H)
     let output: Linear  // (Vt, H); the target embedding when tied
+    let outputTransposed: TransposedWeight  // (H, Vt), made when a batch of more than 8 rows first needs it
 
     init(config c: ModelConfig, store: TensorStore) {
         func t(_ name: String) -> Tensor? { store.tensors[name] }
@@ -153,5 +154,6 @@ struct EngineWeights: @unchecked Sendable {
         combine = c.attention.isLuong ? linear("decoder.attention.combine") : nil
         output = Linear(weight: c.tieTargetEmbeddings ? targetEmbedding : matrix("decoder.output.weight"),
                         bias: vector("decoder.output.bias"))
+        outputTransposed = TransposedWeight(output.weight)
     }
 }

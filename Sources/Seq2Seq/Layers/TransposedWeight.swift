@@ -1,0 +1,69 @@
+import Synchronization
+
+/// A row-major copy of a weight's transpose `(k, m)`, made on first use and kept with the model.
+///
+/// OpenBLAS packs its operands on every GEMM call; with a batch of rows against the large output weight,
+/// packing `W (m, k)` read as transposed costs about as much as the multiply. From a pre-transposed copy,
+/// read as stored, the same GEMM is about 20% faster (B1's output shape: 1.9 ms vs 2.35 ms single-threaded).
+/// The copy costs the tensor's size in memory once, so it is made only when a batch first needs it.
+final class TransposedWeight: @unchecked Sendable {
+    private let source: ConstMatrixView  // (m, k)
+    private let copy = Mutex<UnsafeMutablePointer<Float>?>(nil)
+
+    init(_ source: ConstMatrixView) { self.source = source }
+
+    deinit {
+        copy.withLock { $0?.deallocate() }
+    }
+
+    /// The transpose `(k, m)`, contiguous; computed once, thread-safe.
+    var matrix: ConstMatrixView {
+        let m = source.rows, k = source.cols
+        let base = copy.withLock { p -> UnsafeMutablePointer<Float> in
+            if let p { return p }
+            let t = UnsafeMutablePointer<Float>.allocate(capacity: max(m * k, 1))
+            let block = 64
+            var i0 = 0
+            while i0 < m {
+                var j0 = 0
+                while j0 < k {
+                    for i in i0..<min(i0 + block, m) {
+                        let row = source.row(i)
+                        for j in j0..<min(j0 + block, k) { t[j * m + i] = row[j] }
+                    }
+                    j0 += block
+                }
+                i0 += block
+            }
+            p = t
+            return t
+        }
+        return ConstMatrixView(UnsafePointer(base), rows: k, cols: m)
+    }
+}
+
+/// `Y (n, m) = X (n, k) · WT (k, m) + beta · Y` from a pre-transposed weight, split by columns across the pool.
+func productPretransposed(_ x: ConstMatrixView, _ wt: ConstMatrixView, into y: MatrixView, beta: Float) {
+    precondition(x.cols == wt.rows && y.rows == x.rows && y.cols == wt.cols)
+    let m = wt.cols
+    let pool = WorkerPool.shared
+    let parts = m >= 256 ? pool.width : 1
+    var job = TransposedJob(x: x, wt: wt, y: y, beta: beta, step: ((m + parts - 1) / parts + 15) & ~15)
+    pool.run(parts: parts, state: &job) { raw, p in
+        let job = raw.assumingMemoryBound(to: TransposedJob.self).pointee
+        let m = job.wt.cols
+        let start = min(p * job.step, m)
+        let count = min(job.step, m - start)
+        if count > 0 {
+            BLAS.gemm(job.x, .none, job.wt.columns(start, count), .none, into: job.y.columns(start, count), beta: job.beta)
+        }
+    }
+}
+
+private struct TransposedJob {
+    let x: ConstMatrixView
+    let wt: ConstMatrixView
+    let y: MatrixView
+    let beta: Float
+    let step: Int
+}
