@@ -66,8 +66,11 @@ final class WorkerPool: @unchecked Sendable {
         let ticket = generation.load(ordering: .relaxed) &+ 1
         nextPart.store((ticket & (Int.max >> 16)) << 16, ordering: .relaxed)
         finished.store(0, ordering: .relaxed)
-        generation.store(ticket, ordering: .releasing)
-        if sleepers.load(ordering: .acquiring) > 0 {
+        // Sequentially consistent with the workers' `sleepers` increment and re-check, so that a worker about
+        // to sleep either sees the new job or is woken. (A missed wake-up would only idle a worker: the caller
+        // claims any part nobody else does.)
+        generation.store(ticket, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(&mutex)
             pthread_cond_broadcast(&condition)
             pthread_mutex_unlock(&mutex)
@@ -120,9 +123,7 @@ final class WorkerPool: @unchecked Sendable {
             var current = generation.load(ordering: .acquiring)
             while current == seen {
                 spins += 1
-                if spins < 20_000 {
-                    spinPause()
-                } else {
+                if spins >= 20_000 {
                     pthread_mutex_lock(&mutex)
                     sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
                     current = generation.load(ordering: .sequentiallyConsistent)
@@ -147,8 +148,4 @@ private final class WorkerContext {
     let pool: WorkerPool
     let index: Int
     init(pool: WorkerPool, index: Int) { self.pool = pool; self.index = index }
-}
-
-@inline(__always) private func spinPause() {
-    // A relaxed re-read is all a spin needs here; Swift has no portable pause instruction.
 }
