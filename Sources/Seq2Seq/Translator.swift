@@ -124,4 +124,15 @@ extension Seq2SeqModel {
     public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) throws -> [Translation] {
         try Translator(model: self).translate(sources, options: options)
     }
+
+    /// Translates off the caller's executor, for async code: the work runs in a detached task with its own
+    /// `Translator`, so many such calls can run at once over one model.
+    public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) async throws -> [Translation] {
+        try await Task.detached { try Translator(model: self).translate(sources, options: options) }.value
+    }
+
+    /// Teacher-forced scores off the caller's executor (see `Translator.score(sources:targets:)`).
+    public func score(sources: [[Int]], targets: [[Int]]) async throws -> [ScoreResult] {
+        try await Task.detached { try Translator(model: self).score(sources: sources, targets: targets) }.value
+    }
 }

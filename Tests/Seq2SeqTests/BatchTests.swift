@@ -84,6 +84,22 @@ struct BatchTests {
         for i in batches.indices { #expect(parallel[i] == serial[i], "batch \(i) differs when run concurrently") }
     }
 
+    @Test("The async API gives what a translator gives")
+    func asyncAPI() async throws {
+        let (_, config) = Self.configs[3]
+        let dir = try makeRandomModel(config, seed: 11)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try Seq2SeqModel(directory: dir)
+        let srcs = Self.sources(config.sourceVocabSize, seed: 4)
+        let options = DecodingOptions(beamSize: 2, returnAttention: true)
+        async let a = model.translate(srcs, options: options)
+        async let b = model.score(sources: srcs, targets: srcs.map { $0.map { $0 % config.targetVocabSize } })
+        let (translations, scores) = try await (a, b)
+        let translator = Translator(model: model)
+        #expect(translations == (try translator.translate(srcs, options: options)))
+        #expect(scores == (try translator.score(sources: srcs, targets: srcs.map { $0.map { $0 % config.targetVocabSize } })))
+    }
+
     @Test("A warmed-up translator allocates no more working memory for a batch of the same shape")
     func workspaceReuse() throws {
         let (_, config) = Self.configs[0]
