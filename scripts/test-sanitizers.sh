@@ -36,9 +36,11 @@ for pass in "${passes[@]}"; do
     asan)
       # halt_on_error: the first report fails the run. Leak detection stays on (the default on Linux), with
       # two suppressions for leaks inside swift-corelibs-foundation itself (Swift 6.3, not our code):
-      # Process.run leaves a weak-reference side table, and Data(contentsOf:) of an empty file its 4 KiB buffer.
+      # Process.run leaves a weak-reference side table (not every run), and Data(contentsOf:) of an empty file its
+      # 4 KiB buffer. The patterns are substrings of the mangled names without their leading `$`, which a
+      # suppression pattern reads as an end anchor.
       mkdir -p .build-asan
-      printf '%s\n' 'leak:$s10Foundation7ProcessC3runyyKF' 'leak:FoundationEssentials17readBytesFromFile' > .build-asan/lsan.supp
+      printf '%s\n' 'leak:s10Foundation7ProcessC3runyyKF' 'leak:FoundationEssentials17readBytesFromFile' > .build-asan/lsan.supp
       ASAN_OPTIONS="halt_on_error=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}" \
       LSAN_OPTIONS="suppressions=$PWD/.build-asan/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}" \
         run_pass asan address
