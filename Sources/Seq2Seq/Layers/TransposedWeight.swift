@@ -41,29 +41,3 @@ final class TransposedWeight: @unchecked Sendable {
         return ConstMatrixView(UnsafePointer(base), rows: k, cols: m)
     }
 }
-
-/// `Y (n, m) = X (n, k) · WT (k, m) + beta · Y` from a pre-transposed weight, split by columns across the pool.
-func productPretransposed(_ x: ConstMatrixView, _ wt: ConstMatrixView, into y: MatrixView, beta: Float) {
-    precondition(x.cols == wt.rows && y.rows == x.rows && y.cols == wt.cols)
-    let m = wt.cols
-    let pool = WorkerPool.shared
-    let parts = m >= 256 ? pool.width : 1
-    var job = TransposedJob(x: x, wt: wt, y: y, beta: beta, step: ((m + parts - 1) / parts + 15) & ~15)
-    pool.run(parts: parts, state: &job) { raw, p in
-        let job = raw.assumingMemoryBound(to: TransposedJob.self).pointee
-        let m = job.wt.cols
-        let start = min(p * job.step, m)
-        let count = min(job.step, m - start)
-        if count > 0 {
-            BLAS.gemm(job.x, .none, job.wt.columns(start, count), .none, into: job.y.columns(start, count), beta: job.beta)
-        }
-    }
-}
-
-private struct TransposedJob {
-    let x: ConstMatrixView
-    let wt: ConstMatrixView
-    let y: MatrixView
-    let beta: Float
-    let step: Int
-}

@@ -26,30 +26,62 @@ struct Linear: @unchecked Sendable {
 func accumulateProduct(_ x: ConstMatrixView, _ weight: ConstMatrixView, into y: MatrixView, beta: Float) {
     precondition(x.cols == weight.cols && y.rows == x.rows && y.cols == weight.rows,
                  "product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(weight.cols), \(weight.rows)) -> Y (\(y.rows), \(y.cols))")
-    let m = weight.rows
-    let pool = WorkerPool.shared
-    let parts = m * weight.cols * max(x.rows, 1) >= 96 * 1024 && m >= 64 ? pool.width : 1
-    if parts == 1 {
-        productPart(x, weight, y, beta)
-        return
-    }
-    var job = ProductJob(x: x, weight: weight, y: y, beta: beta, step: ((m + parts - 1) / parts + 15) & ~15)
-    pool.run(parts: parts, state: &job) { raw, p in
-        let job = raw.assumingMemoryBound(to: ProductJob.self).pointee
-        let m = job.weight.rows
-        let start = min(p * job.step, m)
-        let count = min(job.step, m - start)
-        if count > 0 { productPart(job.x, job.weight.rows(start, count), job.y.columns(start, count), job.beta) }
-    }
+    splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, pretransposed: false))
 }
 
-/// One product split by weight rows: part `p` computes rows `p · step ..< (p + 1) · step` of the weight.
+/// `Y (n, m) = X (n, k) · WT (k, m) + beta · Y` from a pre-transposed weight `WT` (see `TransposedWeight`),
+/// split by its columns across the pool like `accumulateProduct`; each part is one GEMM.
+func productPretransposed(_ x: ConstMatrixView, _ wt: ConstMatrixView, into y: MatrixView, beta: Float) {
+    precondition(x.cols == wt.rows && y.rows == x.rows && y.cols == wt.cols,
+                 "product shapes: X (\(x.rows), \(x.cols)) · WT (\(wt.rows), \(wt.cols)) -> Y (\(y.rows), \(y.cols))")
+    splitProduct(ProductJob(x: x, weight: wt, y: y, beta: beta, pretransposed: true))
+}
+
+/// One product split by output columns `m`: part `p` computes columns `p · step ..< (p + 1) · step` of `Y`,
+/// i.e. rows of `W (m, k)`, or columns of a pre-transposed `WT (k, m)`.
 private struct ProductJob {
     let x: ConstMatrixView
     let weight: ConstMatrixView
     let y: MatrixView
     let beta: Float
-    let step: Int
+    let pretransposed: Bool
+    var step = 0
+
+    init(x: ConstMatrixView, weight: ConstMatrixView, y: MatrixView, beta: Float, pretransposed: Bool) {
+        self.x = x; self.weight = weight; self.y = y; self.beta = beta; self.pretransposed = pretransposed
+    }
+
+    var outputs: Int { y.cols }
+
+    /// Columns `start ..< start + count` of the result.
+    @inline(__always) func run(_ start: Int, _ count: Int) {
+        if pretransposed {
+            BLAS.gemm(x, .none, weight.columns(start, count), .none, into: y.columns(start, count), beta: beta)
+        } else {
+            productPart(x, weight.rows(start, count), y.columns(start, count), beta)
+        }
+    }
+}
+
+/// Runs a product whole, or split across the worker pool when it is large enough to pay for it.
+@inline(__always)
+private func splitProduct(_ product: ProductJob) {
+    let m = product.outputs
+    let pool = WorkerPool.shared
+    let parts = m * product.x.cols * max(product.x.rows, 1) >= 96 * 1024 && m >= 64 ? pool.width : 1
+    if parts == 1 {
+        product.run(0, m)
+        return
+    }
+    var job = product
+    job.step = ((m + parts - 1) / parts + 15) & ~15
+    pool.run(parts: parts, state: &job) { raw, p in
+        let job = raw.assumingMemoryBound(to: ProductJob.self).pointee
+        let m = job.outputs
+        let start = min(p * job.step, m)
+        let count = min(job.step, m - start)
+        if count > 0 { job.run(start, count) }
+    }
 }
 
 @inline(__always)
