@@ -57,7 +57,8 @@ public final class _KernelBench {
         engine.weights.output.apply(engine.config.attention.isLuong ? state.hTilde.rows(0, rows).const : top,
                                     into: state.logits.rows(0, rows))
         var stats = RowStatistics(logits: state.logits, vocabulary: engine.config.targetVocabSize, beam: rows,
-                                  perRow: rows + 1, skip: -1, lse: lse, topValue: topValue, topToken: topToken,
+                                  perRow: rows + 1, skip: -1, suppressed: lse.withMemoryRebound(to: Int.self, capacity: 0) { $0 },
+                                  suppressedCount: 0, lse: lse, topValue: topValue, topToken: topToken,
                                   topFound: topFound)
         forEachRow(rows, work: engine.config.targetVocabSize, state: &stats) { raw, r in
             raw.assumingMemoryBound(to: RowStatistics.self).pointee.compute(r)

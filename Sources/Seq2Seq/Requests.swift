@@ -68,13 +68,20 @@ extension Seq2SeqModel {
     /// Checks a source: not empty, at most `DecodingOptions.maxSourceLength` tokens, ids inside the source vocabulary.
     public func validate(source ids: [Int]) throws {
         guard !ids.isEmpty else { throw Seq2SeqError.invalidInput("empty source") }
-        guard ids.count <= DecodingOptions.maxSourceLength else {
-            throw Seq2SeqError.invalidInput("source of \(ids.count) tokens exceeds the limit of \(DecodingOptions.maxSourceLength)")
+        let encoded = ids.count + (config.sourceAppendEOS ? 1 : 0)
+        guard encoded <= DecodingOptions.maxSourceLength else {
+            throw Seq2SeqError.invalidInput("source of \(encoded) tokens\(config.sourceAppendEOS ? " (eos appended)" : "") exceeds the limit of \(DecodingOptions.maxSourceLength)")
         }
         let V = config.sourceVocabSize
         if let bad = ids.first(where: { $0 < 0 || $0 >= V }) {
             throw Seq2SeqError.invalidInput("source id \(bad) is outside the source vocabulary (0..<\(V))")
         }
+    }
+
+    /// The sources as the encoder reads them: with `source_append_eos`, each with the `eos` id appended.
+    public func encoderInputs(_ sources: [[Int]]) -> [[Int]] {
+        guard config.sourceAppendEOS else { return sources }
+        return sources.map { $0 + [config.specialTokens.eos] }
     }
 
     /// Checks target ids for scoring: at most `DecodingOptions.maxGeneratedLength`, inside the target vocabulary.

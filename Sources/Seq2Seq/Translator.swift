@@ -35,8 +35,9 @@ public final class Translator {
     ///   a source longer than `DecodingOptions.maxSourceLength`, or an id outside the source vocabulary
     ///   (the message names the sentence index and the id).
     public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) throws -> [Translation] {
-        try options.validate(targetVocabularySize: model.config.targetVocabSize)
+        try options.validate(for: model.config)
         for (i, s) in sources.enumerated() { try checkSource(s, index: i) }
+        let sources = model.encoderInputs(sources)
         // Working memory grows with sentences × beam × (vocabulary + steps × source length): refuse a request
         // that would need more than the limit instead of failing to allocate it.
         let longest = sources.map(\.count).max() ?? 0
@@ -69,7 +70,7 @@ public final class Translator {
                 throw Seq2SeqError.invalidInput("target \(i): \(e.message)")
             }
         }
-        return runSorted(sources) { batch, indices in
+        return runSorted(model.encoderInputs(sources)) { batch, indices in
             engine.score(batch, targets: indices.map { targets[$0] }, arena: arena)
         }
     }
@@ -83,8 +84,10 @@ public final class Translator {
         let rows = sentences * options.beamSize
         let steps = options.maxSteps(sourceLength: S)
         let H = c.hiddenSize, D = c.encoderOutputSize, G = c.cell.gates * H
-        let encoder = sentences * S * (c.embeddingSize + 2 * D + G + (c.attentionSize ?? H)) + sentences * (4 * G + 4 * D)
-        let state = rows * (4 * c.decoderLayers * H + 2 * H + c.embeddingSize + D + 2 * G + (c.attentionSize ?? 0) + S)
+        let encoder = sentences * S * (c.embeddingSize + 2 * D + G + (c.attentionSize ?? H))
+            + sentences * (4 * G + 4 * D + 2 * c.encoderLayers * D)
+        let state = rows * (4 * c.decoderLayers * H + 2 * H + c.embeddingSize + D + 2 * G + (c.attentionSize ?? 0) + S
+            + (c.outputProjectionSize ?? 0))
         let logits = rows * (c.targetVocabSize + 2 * (options.beamSize + 1))
         let history = rows * steps * (3 + (options.returnAttention ? S : 0))
         return 8 * (encoder + state + logits + history) + (1 << 20)

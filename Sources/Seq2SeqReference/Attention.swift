@@ -88,7 +88,7 @@ func context(_ α: [Double], _ m: [[Double]]) -> [Double] {
     return c
 }
 
-/// `h̃_t = tanh(decoder.attention.combine.weight · [c_t; h_t] + decoder.attention.combine.bias)` (H).
-func combine(c_t: [Double], h_t: [Double], _ w: AttentionWeights) -> [Double] {
-    tanh(linear(w.combine!, concat(c_t, h_t), w.combineBias))
+/// `decoder.attention.combine.weight · [c_t; h_t] + decoder.attention.combine.bias` (H), before `combine_activation`.
+func combineLinear(c_t: [Double], h_t: [Double], _ w: AttentionWeights) -> [Double] {
+    linear(w.combine!, concat(c_t, h_t), w.combineBias)
 }

@@ -9,7 +9,9 @@ struct DecoderWeights {
     /// `decoder.rnn` layers `k = 0…Ld−1`; layer 0 reads `I`, the others `H`.
     let layers: [CellWeights]
     let attention: AttentionWeights
-    /// `decoder.output.weight (Vt, H)`, or `decoder.embedding.weight` with `tie_target_embeddings`.
+    /// `decoder.output_projection.weight (O, H)` and its bias, with `output_projection_size`.
+    let projection: (weight: Matrix, bias: [Double])?
+    /// `decoder.output.weight (Vt, O or H)`, or `decoder.embedding.weight` with `tie_target_embeddings`.
     let output: Matrix
     /// `decoder.output.bias (Vt)`.
     let outputBias: [Double]
@@ -20,6 +22,9 @@ struct DecoderWeights {
             CellWeights(p, prefix: "decoder.rnn", layer: k, reverse: false, gates: c.cell.gates, hidden: c.hiddenSize)
         }
         attention = AttentionWeights(p, config: c)
+        projection = c.outputProjectionSize.map { O in
+            (p.weight("decoder.output_projection.weight"), p.bias("decoder.output_projection.bias", count: O))
+        }
         // With tie_target_embeddings, decoder.embedding.weight takes the place of decoder.output.weight:
         // each target word's score is the dot product of o_t with that word's vector.
         output = c.tieTargetEmbeddings ? embedding : p.weight("decoder.output.weight")
@@ -31,7 +36,7 @@ struct DecoderWeights {
 struct DecoderState {
     /// `s_{t−1}^k` for each layer `k` (`s_0` is the bridge's state).
     var s: [CellState]
-    /// `h̃_{t−1}` (H), Luong attentions only; `h̃_0 = 0`.
+    /// `o_{t−1}` (H), the previous output state (`h̃_{t−1}` with Luong attention); `o_0 = 0`.
     var hTilde: [Double]
 }
 
@@ -64,45 +69,48 @@ func decoderRNN(_ input: [Double], _ sPrev: [CellState], config c: ModelConfig, 
     return s
 }
 
-/// Decoder step `t`: reads `y_{t−1}` and the state of step `t − 1`.
+/// Decoder step `t`: reads `y_{t−1}` and the state of step `t − 1` (MODEL.md "Decoder step", formats 1 and 2).
 func decoderStep(yPrev: Int, _ state: DecoderState, _ sentence: SentenceContext,
                  config c: ModelConfig, weights w: DecoderWeights, parameters p: Parameters) -> StepOutput {
     let m = sentence.encoder.m
-    // e_t = decoder.embedding.weight[y_{t−1}]
-    let e_t = p.row(w.embedding, yPrev)
-    let s_t: [CellState]
-    let o_t: [Double]
+    let top = c.decoderLayers - 1
+    // e_t = act_e(decoder.embedding.weight[y_{t−1}])
+    let e_t = activation(c.decoderEmbeddingActivation, p.row(w.embedding, yPrev))
     var α_t: [Double]? = nil
-    var hTilde = state.hTilde
-    switch c.attention {
-    case .none:
-        // s_t = DecRNN([e_t; u], s_{t−1}), o_t = s_t^top
-        s_t = decoderRNN(concat(e_t, sentence.encoder.u), state.s, config: c, weights: w)
-        o_t = s_t[c.decoderLayers - 1].h
-    case .bahdanau:
-        // score_tj from q_t (of s_{t−1}^top) and K_j; α_t = softmax_j(score_t), c_t = Σ_j α_tj m_j
-        let sPrevTop = state.s[c.decoderLayers - 1].h
-        let α = softmax(bahdanauScores(sPrevTop: sPrevTop, keys: sentence.keys, w.attention))
-        let c_t = context(α, m)
-        // s_t = DecRNN([e_t; c_t], s_{t−1}), o_t = s_t^top
-        s_t = decoderRNN(concat(e_t, c_t), state.s, config: c, weights: w)
-        o_t = s_t[c.decoderLayers - 1].h
+    // The RNN input [e_t; f_t] for each decoder_input_feed.
+    let input: [Double]
+    switch c.inputFeed {
+    case .context:
+        // bahdanau: score_tj from q_t (of s_{t−1}^top) and K_j; α_t = softmax_j(score_t), c_t = Σ_j α_tj m_j
+        let α = softmax(bahdanauScores(sPrevTop: state.s[top].h, keys: sentence.keys, w.attention))
+        input = concat(e_t, context(α, m))
         α_t = α
-    case .luongDot, .luongGeneral, .luongConcat:
-        // s_t = DecRNN([e_t; h̃_{t−1}], s_{t−1}), h_t = s_t^top
-        s_t = decoderRNN(concat(e_t, state.hTilde), state.s, config: c, weights: w)
-        let h_t = s_t[c.decoderLayers - 1].h
+    case .previousOutput:
+        input = concat(e_t, state.hTilde)  // o_{t−1}, o_0 = 0
+    case .summary:
+        input = concat(e_t, sentence.encoder.u)
+    case .none:
+        input = e_t
+    }
+    // s_t = DecRNN(input, s_{t−1}), h_t = s_t^top
+    let s_t = decoderRNN(input, state.s, config: c, weights: w)
+    let h_t = s_t[top].h
+    let o_t: [Double]
+    if c.attention.isLuong {
         // α_t = softmax_j(score_t), c_t = Σ_j α_tj m_j
         let α = softmax(luongScores(c.attention, h_t: h_t, m: m, keys: sentence.keys, w.attention))
         let c_t = context(α, m)
-        // h̃_t = tanh(decoder.attention.combine.weight · [c_t; h_t] + decoder.attention.combine.bias); o_t = h̃_t
-        hTilde = combine(c_t: c_t, h_t: h_t, w.attention)
-        o_t = hTilde
+        // h̃_t = act_c(decoder.attention.combine.weight · [c_t; h_t] + decoder.attention.combine.bias); o_t = h̃_t
+        o_t = activation(c.combineActivation, combineLinear(c_t: c_t, h_t: h_t, w.attention))
         α_t = α
+    } else {
+        o_t = h_t
     }
-    // logits_t = decoder.output.weight · o_t + decoder.output.bias
-    let logits_t = linear(w.output, o_t, w.outputBias)
-    return StepOutput(state: DecoderState(s: s_t, hTilde: hTilde), logProbs: logSoftmax(logits_t), α: α_t)
+    // z_t = decoder.output_projection.weight · o_t + bias, or o_t
+    let z_t = w.projection.map { linear($0.weight, o_t, $0.bias) } ?? o_t
+    // logits_t = decoder.output.weight · z_t + decoder.output.bias
+    let logits_t = linear(w.output, z_t, w.outputBias)
+    return StepOutput(state: DecoderState(s: s_t, hTilde: o_t), logProbs: logSoftmax(logits_t), α: α_t)
 }
 
 /// `log_softmax(x)_i = x_i − max − log Σ_j exp(x_j − max)`.

@@ -6,12 +6,15 @@ struct ReferenceModel {
     let parameters: Parameters
     let encoderWeights: EncoderWeights
     let decoderWeights: DecoderWeights
+    /// `suppress_ids`: never chosen by greedy or beam search.
+    let suppressed: Set<Int>
 
     init(_ model: Seq2SeqModel) {
         config = model.config
         parameters = Parameters(model: model)
         encoderWeights = EncoderWeights(parameters, config: config)
         decoderWeights = DecoderWeights(parameters, config: config)
+        suppressed = Set(config.suppressIDs)
     }
 
     /// Encodes `src`, computes its attention keys, and returns the decoder's state before step 1:

@@ -31,9 +31,9 @@ public final class ReferenceTranslator {
     ///
     /// - Throws: `invalidOptions` for out-of-range options, `invalidInput` for a bad source (naming its index).
     public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) throws -> [Translation] {
-        try options.validate(targetVocabularySize: model.config.targetVocabSize)
+        try options.validate(for: model.config)
         for (i, s) in sources.enumerated() { try check(i, "source") { try model.validate(source: s) } }
-        return sources.map { translateOne($0, options: options) }
+        return sources.map { translateOne(withEOS($0), options: options) }
     }
 
     /// Teacher-forced log-probabilities of `targets[i]` given `sources[i]`, in input order.
@@ -46,9 +46,14 @@ public final class ReferenceTranslator {
         for (i, s) in sources.enumerated() { try check(i, "source") { try model.validate(source: s) } }
         for (i, t) in targets.enumerated() { try check(i, "target") { try model.validate(target: t) } }
         return zip(sources, targets).map { source, target in
-            let lps = reference.score(source: source, target: target)
+            let lps = reference.score(source: withEOS(source), target: target)
             return ScoreResult(tokenLogProbs: lps, logProb: lps.reduce(0, +))
         }
+    }
+
+    /// The source as encoded: with `source_append_eos`, the `eos` id appended.
+    private func withEOS(_ source: [Int]) -> [Int] {
+        model.config.sourceAppendEOS ? source + [model.config.specialTokens.eos] : source
     }
 
     private func check(_ index: Int, _ what: String, _ body: () throws -> Void) throws {

@@ -66,7 +66,8 @@ extension ReferenceModel {
             let out = step(yPrev, h.state, sentence)
             let eosAllowed = t - 1 >= minLength  // t − 1 non-eos tokens exist
             var best = -1
-            for y in 0..<config.targetVocabSize where y != eos || eosAllowed {
+            // suppress_ids and (before minLength) eos are −∞ in the ranking.
+            for y in 0..<config.targetVocabSize where (y != eos || eosAllowed) && !suppressed.contains(y) {
                 if best < 0 || out.logProbs[y] > out.logProbs[best] { best = y }  // strict: lowest id wins ties
             }
             h = h.extended(by: best, logProb: out.logProbs[best], out, eos: eos)
@@ -97,7 +98,8 @@ extension ReferenceModel {
                 let yPrev = h.tokens.last ?? config.specialTokens.bos
                 let out = step(yPrev, h.state, sentence)
                 outputs.append(out)
-                for y in 0..<V where y != eos || eosAllowed {  // eos is −∞ before minLength
+                // eos is −∞ before minLength, suppress_ids always.
+                for y in 0..<V where (y != eos || eosAllowed) && !suppressed.contains(y) {
                     candidates.append((h.logProb + out.logProbs[y], b, y))
                 }
             }

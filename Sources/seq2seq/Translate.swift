@@ -19,8 +19,8 @@ struct Translate: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(name: .long, help: "Beam size K (1 = greedy).")
-    var beamSize: Int = 5
+    @Option(name: .long, help: "Beam size K (1 = greedy; default 5, or the model's decoding_defaults).")
+    var beamSize: Int?
 
     @Option(name: .long, help: "Hypotheses per sentence in JSONL output (≤ beam size).")
     var nBest: Int = 1
@@ -31,8 +31,8 @@ struct Translate: ParsableCommand {
     @Option(name: .long, help: "Maximum generated tokens (default 2·S + 10).")
     var maxLength: Int?
 
-    @Option(name: .long, help: "eos is not allowed before this many tokens.")
-    var minLength: Int = 0
+    @Option(name: .long, help: "eos is not allowed before this many tokens (default 0, or the model's decoding_defaults).")
+    var minLength: Int?
 
     @Option(name: .long, help: "Sentences decoded together.")
     var batchSize: Int = 32
@@ -66,10 +66,12 @@ struct Translate: ParsableCommand {
     func run() throws {
         Output.ignoreSIGPIPE()
         let model = modelOptions.load()
-        let options = DecodingOptions(beamSize: beamSize, nBest: nBest, lengthPenalty: lengthPenalty,
-                                      maxLength: maxLength, minLength: minLength,
+        let defaults = model.config.decodingDefaults
+        let options = DecodingOptions(beamSize: beamSize ?? defaults.beamSize ?? 5, nBest: nBest,
+                                      lengthPenalty: lengthPenalty, maxLength: maxLength,
+                                      minLength: minLength ?? defaults.minLength ?? 0,
                                       returnAttention: attention || showAttention || plot != nil)
-        do { try options.validate(targetVocabularySize: model.config.targetVocabSize) } catch let e as Seq2SeqError {
+        do { try options.validate(for: model.config) } catch let e as Seq2SeqError {
             Output.error(e.description)
             throw ExitCode(2)
         }

@@ -190,7 +190,7 @@ struct LoadErrorTests {
     @Test("Config errors name the key", arguments: [
         ("\"cell\": \"rnn_tanh\"", "\"cell\": \"transformer\"", "cell"),
         ("\"hidden_size\":", "\"hidden_sizes\": 3, \"hidden_size\":", "hidden_sizes"),
-        ("\"format_version\": 1", "\"format_version\": 2", "format_version"),
+        ("\"format_version\": 1", "\"format_version\": 3", "format_version"),
         ("\"encoder_layers\": 2", "\"encoder_layers\": \"2\"", "encoder_layers"),
         ("\"bidirectional_encoder\": true", "\"bidirectional_encoder\": 1", "bidirectional_encoder"),
     ])

@@ -52,6 +52,16 @@ public struct DecodingOptions: Sendable, Equatable {
         guard minLength >= 0 else { throw Seq2SeqError.invalidOptions("min length must be at least 0, found \(minLength)") }
     }
 
+    /// Checks the options against a model's configuration: `validate(targetVocabularySize:)`, and a beam no
+    /// larger than the tokens the model lets a search choose (all but `suppress_ids` and `eos`) when it
+    /// suppresses any.
+    public func validate(for config: ModelConfig) throws {
+        try validate(targetVocabularySize: config.targetVocabSize)
+        guard config.suppressIDs.isEmpty || beamSize <= config.choosableTokens else {
+            throw Seq2SeqError.invalidOptions("beam size \(beamSize) exceeds the \(config.choosableTokens) tokens the model lets a search choose (the target vocabulary less suppress_ids and eos)")
+        }
+    }
+
     /// The step limit for a source of `sourceLength` tokens.
     func maxSteps(sourceLength: Int) -> Int { maxLength ?? min(2 * sourceLength + 10, Self.maxGeneratedLength) }
 }

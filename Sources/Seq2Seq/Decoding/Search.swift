@@ -109,6 +109,8 @@ extension Engine {
         let topToken = arena.array(capacity * perRow, of: 0)
         let topFound = arena.array(capacity, of: 0)
         let candidates = arena.array(K * perRow, of: Candidate(value: 0, row: 0, token: 0, logProb: 0))
+        let suppressed = arena.array(max(c.suppressIDs.count, 1), of: 0)  // (suppress_ids count)
+        for (i, id) in c.suppressIDs.enumerated() { suppressed[i] = id }
         var finished: [[Finished]] = (0..<N).map { _ in
             var a: [Finished] = []
             a.reserveCapacity(3 * K)
@@ -123,7 +125,8 @@ extension Engine {
             if withAttention { history.recordAttention(step: t, alpha: s.alpha, rows: R) }
             // Per row, in parallel: log Σ exp over the vocabulary, and the best token (greedy) or best K + 1 (beam).
             var rows = RowStatistics(logits: s.logits, vocabulary: V, beam: K, perRow: perRow,
-                                     skip: t - 1 >= options.minLength ? -1 : eos, lse: lse, topValue: topValue,
+                                     skip: t - 1 >= options.minLength ? -1 : eos,
+                                     suppressed: suppressed, suppressedCount: c.suppressIDs.count, lse: lse, topValue: topValue,
                                      topToken: topToken, topFound: topFound)
             forEachRow(R, work: V, state: &rows) { raw, r in raw.assumingMemoryBound(to: RowStatistics.self).pointee.compute(r) }
             var next = 0
@@ -349,6 +352,8 @@ struct RowStatistics {
     let beam: Int
     let perRow: Int
     let skip: Int
+    let suppressed: UnsafeMutablePointer<Int>  // (suppressedCount): ids never chosen
+    let suppressedCount: Int
     let lse: UnsafeMutablePointer<Float>
     let topValue: UnsafeMutablePointer<Float>
     let topToken: UnsafeMutablePointer<Int>
@@ -357,6 +362,8 @@ struct RowStatistics {
     @inline(__always) func compute(_ r: Int) {
         let row = logits.row(r)
         lse[r] = logSumExp(row, vocabulary)
+        // suppress_ids: −∞ in the ranking only; the log-probabilities (through lse) stay the model's own.
+        for i in 0..<suppressedCount { row[suppressed[i]] = -.infinity }
         if beam == 1 {
             topToken[r] = argmax(row, vocabulary, skip: skip)
         } else {

@@ -14,7 +14,7 @@ struct DecoderState {
     let capacity: Int
     var h: [MatrixView]  // [layer] (capacity, H)
     var c: [MatrixView]  // [layer] (capacity, H), LSTM only
-    var hTilde: MatrixView  // (capacity, H), Luong's attentional state h̃
+    var hTilde: MatrixView  // (capacity, H): o_t, Luong's h̃_t or the fed previous output; (0, H) when neither
     var rowSlot: UnsafeMutablePointer<Int>  // (capacity)
     var prevToken: UnsafeMutablePointer<Int>  // (capacity)
     // Second copies, for reordering rows after a beam step (swapped, never copied back).
@@ -28,11 +28,12 @@ struct DecoderState {
     let gh: MatrixView  // (capacity, G·H)
     let query: MatrixView  // (capacity, A) additive attention, (0, 0) otherwise
     let alpha: MatrixView  // (capacity, Smax): attention weights of the current step
+    let projected: MatrixView  // (capacity, O): z_t with an output projection, (0, 1) otherwise
     let logits: MatrixView  // (capacity, Vt)
 
     // Per sentence slot, computed once per batch.
     let keys: MatrixView  // (N · Smax, A) additive, (N · Smax, H) luong_general; empty otherwise
-    let fixedInput: MatrixView  // (N, G·H): attention none, W_ih[:, E:] · u + bias
+    let fixedInput: MatrixView  // (N, G·H): input feed summary, W_ih[:, E:] · u + bias
 
     init(engine: Engine, encoded: EncodedBatch, capacity R: Int, arena: Arena) {
         let c = engine.config
@@ -46,8 +47,9 @@ struct DecoderState {
         h2 = (0..<L).map { _ in arena.matrix(R, H) }
         self.c = lstm ? (0..<L).map { _ in arena.matrix(R, H) } : []
         c2 = lstm ? (0..<L).map { _ in arena.matrix(R, H) } : []
-        hTilde = arena.matrix(c.attention.isLuong ? R : 0, H)
-        hTilde2 = arena.matrix(c.attention.isLuong ? R : 0, H)
+        let keepsOutput = c.attention.isLuong || c.inputFeed == .previousOutput
+        hTilde = arena.matrix(keepsOutput ? R : 0, H)
+        hTilde2 = arena.matrix(keepsOutput ? R : 0, H)
         rowSlot = arena.array(R, of: 0)
         rowSlot2 = arena.array(R, of: 0)
         prevToken = arena.array(R, of: c.specialTokens.bos)
@@ -59,6 +61,7 @@ struct DecoderState {
         let A = engine.weights.additive?.key.outputs ?? 0
         query = arena.matrix(A > 0 ? R : 0, max(A, 1))
         alpha = arena.matrix(R, Smax)
+        projected = c.outputProjectionSize.map { arena.matrix(R, $0) } ?? arena.matrix(0, 1)
         logits = arena.matrix(R, c.targetVocabSize)
 
         let w = engine.weights
@@ -71,7 +74,7 @@ struct DecoderState {
         } else {
             keys = arena.matrix(0, 1)
         }
-        if c.attention == .none {
+        if c.inputFeed == .summary {
             let layer = w.decoder[0]
             fixedInput = arena.matrix(N, G)
             fixedInput.fillRows(with: layer.inputBias)
@@ -86,19 +89,45 @@ struct DecoderState {
         let c = engine.config
         let N = encoded.count
         for n in 0..<N { rowSlot[n] = n }
+        let H = c.hiddenSize
+        let w = engine.weights
         switch c.bridge {
         case .zeros:
             break
         case .copy:
             for k in 0..<c.decoderLayers {
-                h[k].base.update(from: encoded.finalH[k].base, count: N * c.hiddenSize)
-                if c.cell == .lstm { self.c[k].base.update(from: encoded.finalC[k].base, count: N * c.hiddenSize) }
+                copyRows(encoded.finalHidden(k), into: h[k], count: N)
+                if c.cell == .lstm { copyRows(encoded.finalCell(k), into: self.c[k], count: N) }
             }
         case .linearTanh:
             for k in 0..<c.decoderLayers {
                 let s = h[k].rows(0, N)
-                engine.weights.bridge[k].apply(encoded.summary.const, into: s)
-                for n in 0..<N { tanhInPlace(s.row(n), s.cols) }
+                w.bridge[k].apply(encoded.summary.const, into: s)
+                for n in 0..<N { tanhInPlace(s.row(n), H) }
+            }
+        case .linear:
+            func input(_ k: Int, cells: Bool) -> ConstMatrixView {
+                switch c.bridgeInput {
+                case .summary: return cells ? encoded.finalCell(c.encoderLayers - 1) : encoded.summary.const
+                case .layer: return cells ? encoded.finalCell(k) : encoded.finalHidden(k)
+                case .stacked: return cells ? encoded.finalC.const : encoded.finalH.const
+                }
+            }
+            for k in 0..<c.decoderLayers {
+                let s = h[k].rows(0, N)
+                w.bridge[k].apply(input(k, cells: false), into: s)
+                for n in 0..<N { activate(c.bridgeActivation, s.row(n), H) }
+                guard c.cell == .lstm else { continue }
+                switch c.bridgeCell {
+                case .zeros:
+                    break
+                case .hidden:
+                    copyRows(s.const, into: self.c[k], count: N)
+                case .linear:
+                    let cs = self.c[k].rows(0, N)
+                    w.bridgeCell[k].apply(input(k, cells: true), into: cs)
+                    for n in 0..<N { activate(c.bridgeActivation, cs.row(n), H) }
+                }
             }
         }
     }
@@ -140,27 +169,28 @@ extension Engine {
 
         // e_t: gather embeddings of the previous tokens.
         for r in 0..<R { s.embedded.row(r).update(from: w.targetEmbedding.row(s.prevToken[r]), count: E) }
+        if c.decoderEmbeddingActivation != .none {
+            for r in 0..<R { activate(c.decoderEmbeddingActivation, s.embedded.row(r), E) }
+        }
 
-        // Bahdanau attends before the RNN, from the previous top state.
-        if c.attention == .bahdanau {
+        // Input feed context (Bahdanau): attention before the RNN, from the previous top state.
+        if c.inputFeed == .context {
             attend(&s, rows: R, encoded: encoded, state: s.h[top].rows(0, R).const)
         }
 
-        // Layer 0 input projection: W_ih · [e; second] as two GEMMs over column slices of W_ih.
+        // Layer 0 input projection: W_ih · [e; f] as GEMMs over column slices of W_ih.
         let gx = s.gx.rows(0, R), gh = s.gh.rows(0, R)
         let l0 = w.decoder[0]
-        switch c.attention {
-        case .none:
+        if c.inputFeed == .summary {
             for r in 0..<R { gx.row(r).update(from: s.fixedInput.row(s.rowSlot[r]), count: gx.cols) }
-            accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
-        case .bahdanau:
+        } else {
             gx.fillRows(with: l0.inputBias)
-            accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
-            accumulateProduct(s.context.rows(0, R).const, l0.weightIH.columns(E, D), into: gx, beta: 1)
-        case .luongDot, .luongGeneral, .luongConcat:
-            gx.fillRows(with: l0.inputBias)
-            accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
-            accumulateProduct(s.hTilde.rows(0, R).const, l0.weightIH.columns(E, H), into: gx, beta: 1)
+        }
+        accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
+        switch c.inputFeed {
+        case .context: accumulateProduct(s.context.rows(0, R).const, l0.weightIH.columns(E, D), into: gx, beta: 1)
+        case .previousOutput: accumulateProduct(s.hTilde.rows(0, R).const, l0.weightIH.columns(E, H), into: gx, beta: 1)
+        case .summary, .none: break
         }
         for k in 0..<c.decoderLayers {
             let layer = w.decoder[k]
@@ -177,21 +207,28 @@ extension Engine {
         }
 
         // Output state o_t.
-        let o: ConstMatrixView
+        var o: ConstMatrixView
         if c.attention.isLuong {
             let ht = s.h[top].rows(0, R).const
             attend(&s, rows: R, encoded: encoded, state: ht)
-            // h̃ = tanh(W_c · [c; h] + b_c)
+            // h̃ = act(W_c · [c; h] + b_c)
             let combine = w.combine!
             let out = s.hTilde.rows(0, R)
             if let b = combine.bias { out.fillRows(with: b) }
             let beta: Float = combine.bias == nil ? 0 : 1
             accumulateProduct(s.context.rows(0, R).const, combine.weight.columns(0, D), into: out, beta: beta)
             accumulateProduct(ht, combine.weight.columns(D, H), into: out, beta: 1)
-            for r in 0..<R { tanhInPlace(out.row(r), H) }
+            if c.combineActivation == .tanh { for r in 0..<R { tanhInPlace(out.row(r), H) } }
             o = out.const
         } else {
             o = s.h[top].rows(0, R).const
+            // Kept to be fed at the next step.
+            if s.hTilde.rows > 0 { copyRows(o, into: s.hTilde, count: R) }
+        }
+        if let projection = w.outputProjection {
+            let z = s.projected.rows(0, R)
+            projection.apply(o, into: z)
+            o = z.const
         }
         let logits = s.logits.rows(0, R)
         if R > blockedGemvMaxRows {
@@ -285,5 +322,22 @@ struct AttentionScoring {
             for j in 0..<len { a[j] = additiveScore(q, k.row(j), add.energy, A) + add.energyBias }
         }
         softmaxInPlace(a, len)
+    }
+}
+
+/// Copies rows `0 ..< count` of `from` into `to` (same column count).
+@inline(__always)
+func copyRows(_ from: ConstMatrixView, into to: MatrixView, count: Int) {
+    precondition(from.cols == to.cols && count <= from.rows && count <= to.rows)
+    for r in 0..<count { to.row(r).update(from: from.row(r), count: from.cols) }
+}
+
+/// Applies an activation in place to `n` values.
+@inline(__always)
+func activate(_ f: ModelConfig.Activation, _ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    switch f {
+    case .tanh: tanhInPlace(x, n)
+    case .relu: for i in 0..<n where !(x[i] > 0) { x[i] = 0 }
+    case .none: break
     }
 }

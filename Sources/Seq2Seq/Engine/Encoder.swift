@@ -8,8 +8,17 @@ struct EncodedBatch {
     let lengths: UnsafeMutablePointer<Int>  // (N)
     let bank: MatrixView  // (N · Smax, D): the top layer's outputs, the memory bank m_j
     let summary: MatrixView  // (N, D): u
-    let finalH: [MatrixView]  // [layer] (N, H), unidirectional encoders (the copy bridge)
-    let finalC: [MatrixView]  // [layer] (N, H), LSTM only
+    /// (N, Le·D): every layer's final hidden state `x_k^h` in columns `k·D ..< (k+1)·D` (copy and linear
+    /// bridges; `(0, 1)` otherwise).
+    let finalH: MatrixView
+    /// (N, Le·D): the final cell states `x_k^c` likewise (LSTM with the copy or linear bridge).
+    let finalC: MatrixView
+    let layerWidth: Int  // D
+
+    /// `x_k^h` (N, D) of layer `k`.
+    @inline(__always) func finalHidden(_ k: Int) -> ConstMatrixView { finalH.const.columns(k * layerWidth, layerWidth) }
+    /// `x_k^c` (N, D) of layer `k`.
+    @inline(__always) func finalCell(_ k: Int) -> ConstMatrixView { finalC.const.columns(k * layerWidth, layerWidth) }
 
     /// The memory bank of slot `n`: `(lengths[n], D)`.
     @inline(__always) func memory(_ n: Int) -> ConstMatrixView { bank.const.rows(n * maxLength, lengths[n]) }
@@ -25,7 +34,7 @@ extension Engine {
         let c = config, w = weights
         let N = sources.count
         let Smax = sources[0].count
-        let H = c.hiddenSize, E = c.embeddingSize, D = c.encoderOutputSize
+        let H = c.encoderHidden, E = c.embeddingSize, D = c.encoderOutputSize, Le = c.encoderLayers
         let G = c.cell.gates * H
         let directions = c.bidirectionalEncoder ? 2 : 1
         let lengths = arena.array(N, of: 0)
@@ -44,8 +53,9 @@ extension Engine {
         let gh = arena.matrix(N, G)
         let h = arena.matrix(N, H)
         let cell = arena.matrix(N, H)
-        var finalH: [MatrixView] = []
-        var finalC: [MatrixView] = []
+        let keepFinals = c.bridge == .copy || c.bridge == .linear
+        let finalH = keepFinals ? arena.matrix(N, Le * D) : arena.matrix(0, 1)
+        let finalC = keepFinals && c.cell == .lstm ? arena.matrix(N, Le * D) : arena.matrix(0, 1)
         let summary = arena.matrix(N, D)
         var out = banks[0]
 
@@ -74,20 +84,17 @@ extension Engine {
                 if k == c.encoderLayers - 1 {
                     for n in 0..<N { summary.row(n).advanced(by: dir * H).update(from: h.row(n), count: H) }
                 }
-                if directions == 1 && c.bridge == .copy {
-                    let fh = arena.matrix(N, H)
-                    fh.base.update(from: h.base, count: N * H)
-                    finalH.append(fh)
+                if keepFinals {
+                    let column = k * D + dir * H
+                    for n in 0..<N { finalH.row(n).advanced(by: column).update(from: h.row(n), count: H) }
                     if c.cell == .lstm {
-                        let fc = arena.matrix(N, H)
-                        fc.base.update(from: cell.base, count: N * H)
-                        finalC.append(fc)
+                        for n in 0..<N { finalC.row(n).advanced(by: column).update(from: cell.row(n), count: H) }
                     }
                 }
             }
             input = out.const
         }
         return EncodedBatch(count: N, maxLength: Smax, lengths: lengths, bank: out, summary: summary,
-                            finalH: finalH, finalC: finalC)
+                            finalH: finalH, finalC: finalC, layerWidth: D)
     }
 }

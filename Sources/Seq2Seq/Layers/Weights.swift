@@ -132,23 +132,24 @@ struct AdditiveScorer: @unchecked Sendable {
 struct EngineWeights: @unchecked Sendable {
     let sourceEmbedding: ConstMatrixView  // (Vs, E)
     let targetEmbedding: ConstMatrixView  // (Vt, E)
-    let encoder: [[RecurrentLayer]]  // [layer][direction]
-    let decoder: [RecurrentLayer]  // [layer]
-    let bridge: [Linear]  // linear_tanh only: (H, D) per decoder layer
+    let encoder: [[RecurrentLayer]]  // [layer][direction], hidden size He
+    let decoder: [RecurrentLayer]  // [layer], hidden size H
+    let bridge: [Linear]  // linear_tanh, linear: (H, Z) per decoder layer
+    let bridgeCell: [Linear]  // linear with bridge_cell linear: (H, Z) per decoder layer
     let additive: AdditiveScorer?  // bahdanau, luong_concat
     let generalKey: Linear?  // luong_general: (H, D)
     let combine: Linear?  // Luong: (H, D + H)
-    let output: Linear  // (Vt, H); the target embedding when tied
-    let outputTransposed: TransposedWeight  // (H, Vt), made when a batch of more than 8 rows first needs it
+    let outputProjection: Linear?  // (O, H), format 2's output_projection_size
+    let output: Linear  // (Vt, O or H); the target embedding when tied
+    let outputTransposed: TransposedWeight  // (O or H, Vt), made when a batch of more than 8 rows first needs it
 
     init(config c: ModelConfig, store: TensorStore) {
         func t(_ name: String) -> Tensor? { store.tensors[name] }
         func matrix(_ name: String) -> ConstMatrixView { t(name)!.matrix }
         func vector(_ name: String) -> UnsafePointer<Float>? { t(name)?.base }
         func linear(_ prefix: String) -> Linear { Linear(weight: matrix("\(prefix).weight"), bias: vector("\(prefix).bias")) }
-        let H = c.hiddenSize
 
-        func recurrent(_ prefix: String, _ k: Int, _ suffix: String) -> RecurrentLayer {
+        func recurrent(_ prefix: String, _ k: Int, _ suffix: String, hidden H: Int) -> RecurrentLayer {
             let G = c.cell.gates * H
             let bih = vector("\(prefix).bias_ih_l\(k)\(suffix)")
             let bhh = vector("\(prefix).bias_hh_l\(k)\(suffix)")
@@ -171,10 +172,12 @@ struct EngineWeights: @unchecked Sendable {
         sourceEmbedding = matrix("encoder.embedding.weight")
         targetEmbedding = matrix("decoder.embedding.weight")
         encoder = (0..<c.encoderLayers).map { k in
-            (c.bidirectionalEncoder ? ["", "_reverse"] : [""]).map { recurrent("encoder.rnn", k, $0) }
+            (c.bidirectionalEncoder ? ["", "_reverse"] : [""]).map { recurrent("encoder.rnn", k, $0, hidden: c.encoderHidden) }
         }
-        decoder = (0..<c.decoderLayers).map { recurrent("decoder.rnn", $0, "") }
-        bridge = c.bridge == .linearTanh ? (0..<c.decoderLayers).map { linear("bridge.\($0)") } : []
+        decoder = (0..<c.decoderLayers).map { recurrent("decoder.rnn", $0, "", hidden: c.hiddenSize) }
+        let linearBridge = c.bridge == .linearTanh || c.bridge == .linear
+        bridge = linearBridge ? (0..<c.decoderLayers).map { linear("bridge.\($0)") } : []
+        bridgeCell = c.bridge == .linear && c.bridgeCell == .linear ? (0..<c.decoderLayers).map { linear("bridge_cell.\($0)") } : []
         if c.attention == .bahdanau || c.attention == .luongConcat {
             let energyBias = vector("decoder.attention.energy.bias")?[0] ?? 0
             additive = AdditiveScorer(key: linear("decoder.attention.key"), query: linear("decoder.attention.query"),
@@ -184,6 +187,7 @@ struct EngineWeights: @unchecked Sendable {
         }
         generalKey = c.attention == .luongGeneral ? linear("decoder.attention.key") : nil
         combine = c.attention.isLuong ? linear("decoder.attention.combine") : nil
+        outputProjection = c.outputProjectionSize == nil ? nil : linear("decoder.output_projection")
         output = Linear(weight: c.tieTargetEmbeddings ? targetEmbedding : matrix("decoder.output.weight"),
                         bias: vector("decoder.output.bias"))
         outputTransposed = TransposedWeight(output.weight)

@@ -1,5 +1,7 @@
-/// A model's `config.json` (MODEL.md, format version 1), parsed strictly:
+/// A model's `config.json` (MODEL.md, format versions 1 and 2), parsed strictly:
 /// unknown keys, wrong types and broken `requires` rules are errors that name the key.
+///
+/// Every key that format 2 adds is optional, and its default is format 1's behaviour.
 public struct ModelConfig: Sendable, Equatable {
     /// The recurrent cell, as PyTorch's `nn.RNN` (tanh), `nn.GRU`, `nn.LSTM`.
     public enum Cell: String, Sendable, CaseIterable {
@@ -8,221 +10,192 @@ public struct ModelConfig: Sendable, Equatable {
         public var gates: Int { self == .rnnTanh ? 1 : self == .gru ? 3 : 4 }
     }
     /// How the decoder's initial state is made from the encoder's.
-    public enum Bridge: String, Sendable, CaseIterable { case copy, linearTanh = "linear_tanh", zeros }
+    public enum Bridge: String, Sendable, CaseIterable {
+        case copy, linearTanh = "linear_tanh", zeros
+        /// Format 2: `act(bridge.{k} · z_k)` with `bridgeInput`, `bridgeActivation` and `bridgeCell`.
+        case linear
+    }
+    /// What the `linear` bridge reads (format 2).
+    public enum BridgeInput: String, Sendable, CaseIterable {
+        /// `u`, the encoder summary (D).
+        case summary
+        /// The final hidden state of encoder layer `k` for decoder layer `k` (D).
+        case layer
+        /// The final hidden states of all encoder layers, stacked (Le·D).
+        case stacked
+    }
+    /// An element-wise function applied after a linear map (format 2).
+    public enum Activation: String, Sendable, CaseIterable { case tanh, relu, none }
+    /// How the `linear` bridge starts LSTM cell states (format 2).
+    public enum BridgeCell: String, Sendable, CaseIterable {
+        /// Cell states start at zero.
+        case zeros
+        /// `c_0^k = s_0^k`.
+        case hidden
+        /// `bridge_cell.{k}` over the same input form built from the encoder's final cell states.
+        case linear
+    }
     /// The attention mechanism.
     public enum Attention: String, Sendable, CaseIterable {
         case none, bahdanau, luongDot = "luong_dot", luongGeneral = "luong_general", luongConcat = "luong_concat"
-        /// Luong's global attention with input feeding.
+        /// Luong's global attention (attention after the RNN, combine layer).
         public var isLuong: Bool { self == .luongDot || self == .luongGeneral || self == .luongConcat }
+    }
+    /// What the decoder RNN reads beside the target embedding (format 2's `decoder_input_feed`).
+    public enum InputFeed: String, Sendable, CaseIterable {
+        /// `c_t`, attention computed before the RNN from `s_{t−1}` (format 1 `bahdanau`).
+        case context
+        /// `o_{t−1}`, the previous output state, zeros at `t = 1` (format 1 Luong input feeding).
+        case previousOutput = "previous_output"
+        /// `u`, the encoder summary, at every step (format 1 `none`).
+        case summary
+        /// Nothing: the RNN reads `e_t` alone.
+        case none
+
+        /// Format 1's choice for an attention.
+        public static func defaultFor(_ attention: Attention) -> InputFeed {
+            attention == .bahdanau ? .context : attention == .none ? .summary : .previousOutput
+        }
     }
     /// How text becomes tokens.
     public enum Tokenizer: String, Sendable, CaseIterable { case whitespace, characters }
-    /// Ids of the special tokens.
+    /// Ids of the special tokens. `bos` and `eos` are required; format 2 lets `pad` and `unk` be absent and
+    /// `bos` equal `eos`.
     public struct SpecialTokens: Sendable, Equatable {
-        public var pad: Int, bos: Int, eos: Int, unk: Int
-        public init(pad: Int = 0, bos: Int = 1, eos: Int = 2, unk: Int = 3) {
+        public var pad: Int?, bos: Int, eos: Int, unk: Int?
+        public init(pad: Int? = 0, bos: Int = 1, eos: Int = 2, unk: Int? = 3) {
             self.pad = pad; self.bos = bos; self.eos = eos; self.unk = unk
         }
     }
+    /// Decoding options a model directory asks for when the caller gives none (format 2).
+    public struct DecodingDefaults: Sendable, Equatable {
+        public var beamSize: Int?
+        public var minLength: Int?
+        public init(beamSize: Int? = nil, minLength: Int? = nil) {
+            self.beamSize = beamSize; self.minLength = minLength
+        }
+    }
 
+    /// 1 or 2. Format 2 keys are accepted only with `formatVersion == 2`.
+    public var formatVersion: Int
     public var cell: Cell
     public var sourceVocabSize: Int
     public var targetVocabSize: Int
     public var embeddingSize: Int
+    /// `H`, the decoder's hidden size (and the encoder's per direction unless `encoderHiddenSize` is set).
     public var hiddenSize: Int
+    /// `He`, the encoder's hidden size per direction (format 2); nil means `hiddenSize`.
+    public var encoderHiddenSize: Int?
     public var encoderLayers: Int
     public var decoderLayers: Int
     public var bidirectionalEncoder: Bool
     public var bridge: Bridge
+    /// The `linear` bridge's input form (format 2; default `summary`).
+    public var bridgeInput: BridgeInput
+    /// The `linear` bridge's activation (format 2; default `tanh`).
+    public var bridgeActivation: Activation
+    /// The `linear` bridge's LSTM cell states (format 2; default `zeros`).
+    public var bridgeCell: BridgeCell
     public var attention: Attention
     /// Used by `bahdanau` and `luong_concat` only.
     public var attentionSize: Int?
+    /// What the decoder RNN reads beside `e_t` (format 2); nil means the attention's format-1 choice.
+    public var decoderInputFeed: InputFeed?
+    /// The Luong combine layer's activation (format 2; default `tanh`).
+    public var combineActivation: Activation
+    /// Applied to the target embedding `e_t` (format 2; default `none`).
+    public var decoderEmbeddingActivation: Activation
+    /// `O`: the size of `decoder.output_projection`, applied to `o_t` before `decoder.output` (format 2).
+    public var outputProjectionSize: Int?
     public var tieTargetEmbeddings: Bool
+    /// Append `eos` to every source (format 2).
+    public var sourceAppendEOS: Bool
+    /// Target ids never chosen by the search (format 2); their log-probabilities stay the model's own.
+    public var suppressIDs: [Int]
+    /// Target ids left out when output ids are turned into text (format 2).
+    public var detokenizeSkipIDs: [Int]
     public var tokenizer: Tokenizer
     public var specialTokens: SpecialTokens
+    /// Decoding options used when the caller does not set them (format 2).
+    public var decodingDefaults: DecodingDefaults
 
-    /// A configuration; call `validate()` to check MODEL.md's rules.
+    /// A configuration; call `validate()` to check MODEL.md's rules. The format is 1 unless a format-2
+    /// parameter differs from its default.
     public init(cell: Cell, sourceVocabSize: Int, targetVocabSize: Int, embeddingSize: Int, hiddenSize: Int,
                 encoderLayers: Int = 1, decoderLayers: Int = 1, bidirectionalEncoder: Bool = false,
                 bridge: Bridge = .copy, attention: Attention = .bahdanau, attentionSize: Int? = nil,
                 tieTargetEmbeddings: Bool = false, tokenizer: Tokenizer = .whitespace,
-                specialTokens: SpecialTokens = SpecialTokens()) {
+                specialTokens: SpecialTokens = SpecialTokens(),
+                encoderHiddenSize: Int? = nil, bridgeInput: BridgeInput = .summary,
+                bridgeActivation: Activation = .tanh, bridgeCell: BridgeCell = .zeros,
+                decoderInputFeed: InputFeed? = nil, combineActivation: Activation = .tanh,
+                decoderEmbeddingActivation: Activation = .none, outputProjectionSize: Int? = nil,
+                sourceAppendEOS: Bool = false, suppressIDs: [Int] = [], detokenizeSkipIDs: [Int] = [],
+                decodingDefaults: DecodingDefaults = DecodingDefaults()) {
+        self.formatVersion = 1
         self.cell = cell
         self.sourceVocabSize = sourceVocabSize
         self.targetVocabSize = targetVocabSize
         self.embeddingSize = embeddingSize
         self.hiddenSize = hiddenSize
+        self.encoderHiddenSize = encoderHiddenSize
         self.encoderLayers = encoderLayers
         self.decoderLayers = decoderLayers
         self.bidirectionalEncoder = bidirectionalEncoder
         self.bridge = bridge
+        self.bridgeInput = bridgeInput
+        self.bridgeActivation = bridgeActivation
+        self.bridgeCell = bridgeCell
         self.attention = attention
         self.attentionSize = attentionSize
+        self.decoderInputFeed = decoderInputFeed
+        self.combineActivation = combineActivation
+        self.decoderEmbeddingActivation = decoderEmbeddingActivation
+        self.outputProjectionSize = outputProjectionSize
         self.tieTargetEmbeddings = tieTargetEmbeddings
+        self.sourceAppendEOS = sourceAppendEOS
+        self.suppressIDs = suppressIDs
+        self.detokenizeSkipIDs = detokenizeSkipIDs
         self.tokenizer = tokenizer
         self.specialTokens = specialTokens
+        self.decodingDefaults = decodingDefaults
+        if usesFormat2 { formatVersion = 2 }
     }
 
-    /// `D`: the encoder's output size, `H` or `2H` when bidirectional.
-    public var encoderOutputSize: Int { bidirectionalEncoder ? 2 * hiddenSize : hiddenSize }
+    /// Whether any format-2 parameter differs from its default (or pad/unk are absent, or bos = eos).
+    public var usesFormat2: Bool {
+        encoderHiddenSize != nil || bridge == .linear || bridgeInput != .summary || bridgeActivation != .tanh
+            || bridgeCell != .zeros || decoderInputFeed != nil || combineActivation != .tanh
+            || decoderEmbeddingActivation != .none || outputProjectionSize != nil || sourceAppendEOS
+            || !suppressIDs.isEmpty || !detokenizeSkipIDs.isEmpty || specialTokens.pad == nil
+            || specialTokens.unk == nil || specialTokens.bos == specialTokens.eos
+            || decodingDefaults != DecodingDefaults()
+    }
 
-    /// `I`: the decoder's first-layer input size (`E + D`, or `E + H` for Luong attention).
-    public var decoderInputSize: Int { embeddingSize + (attention.isLuong ? hiddenSize : encoderOutputSize) }
+    /// `He`: the encoder's hidden size per direction.
+    public var encoderHidden: Int { encoderHiddenSize ?? hiddenSize }
 
-    /// Checks sizes, special token ids and MODEL.md's `requires` rules.
-    public func validate() throws {
-        func bad(_ m: String) -> Seq2SeqError { .invalidModel("config.json: \(m)") }
-        for (key, v) in [("source_vocab_size", sourceVocabSize), ("target_vocab_size", targetVocabSize),
-                         ("embedding_size", embeddingSize), ("hidden_size", hiddenSize),
-                         ("encoder_layers", encoderLayers), ("decoder_layers", decoderLayers)] where v < 1 {
-            throw bad("\(key) must be at least 1, found \(v)")
-        }
-        let limit = 1 << 24
-        for (key, v) in [("source_vocab_size", sourceVocabSize), ("target_vocab_size", targetVocabSize),
-                         ("embedding_size", embeddingSize), ("hidden_size", hiddenSize)] where v > limit {
-            throw bad("\(key) \(v) exceeds the engine's limit of \(limit)")
-        }
-        for (key, v) in [("encoder_layers", encoderLayers), ("decoder_layers", decoderLayers)] where v > 64 {
-            throw bad("\(key) \(v) exceeds the engine's limit of 64")
-        }
-        if attention == .bahdanau || attention == .luongConcat {
-            guard let a = attentionSize else { throw bad("attention_size is required for attention \(attention.rawValue)") }
-            guard a >= 1 && a <= limit else { throw bad("attention_size must be between 1 and \(limit), found \(a)") }
-        }
-        if bridge == .copy {
-            if bidirectionalEncoder {
-                throw bad("bridge copy requires a unidirectional encoder, but bidirectional_encoder is true")
-            }
-            if encoderLayers != decoderLayers {
-                throw bad("bridge copy requires encoder_layers = decoder_layers, found \(encoderLayers) and \(decoderLayers)")
-            }
-        }
-        if attention == .luongDot && encoderOutputSize != hiddenSize {
-            throw bad("attention luong_dot requires the encoder output size D (\(encoderOutputSize)) to equal hidden_size (\(hiddenSize)); a bidirectional encoder has D = 2H")
-        }
-        if tieTargetEmbeddings && embeddingSize != hiddenSize {
-            throw bad("tie_target_embeddings requires embedding_size = hidden_size, found \(embeddingSize) and \(hiddenSize)")
-        }
-        let s = specialTokens
-        for (key, v) in [("pad", s.pad), ("bos", s.bos), ("eos", s.eos), ("unk", s.unk)] {
-            guard v >= 0 && v < targetVocabSize else {
-                throw bad("special_tokens.\(key) = \(v) is outside the target vocabulary (0..<\(targetVocabSize))")
-            }
-        }
-        guard s.unk < sourceVocabSize && s.pad < sourceVocabSize else {
-            throw bad("special_tokens.unk (\(s.unk)) and pad (\(s.pad)) must be inside the source vocabulary (0..<\(sourceVocabSize))")
+    /// `D`: the encoder's output size, `He` or `2·He` when bidirectional.
+    public var encoderOutputSize: Int { bidirectionalEncoder ? 2 * encoderHidden : encoderHidden }
+
+    /// The decoder's input feed, with format 1's default made explicit.
+    public var inputFeed: InputFeed { decoderInputFeed ?? InputFeed.defaultFor(attention) }
+
+    /// The size of the fed vector `f_t`: `D` (context, summary), `H` (previous output) or 0.
+    public var inputFeedSize: Int {
+        switch inputFeed {
+        case .context, .summary: return encoderOutputSize
+        case .previousOutput: return hiddenSize
+        case .none: return 0
         }
     }
 
-    /// Parses and validates `config.json` text.
-    public static func parse(json text: String) throws -> ModelConfig {
-        let value: JSONValue
-        do { value = try JSONValue.parse(text) } catch {
-            throw Seq2SeqError.invalidModel("config.json is not valid JSON: \(error)")
-        }
-        var reader = try ConfigReader(value)
-        let format: String = try reader.string("format")
-        guard format == "seq2seq-rnn" else {
-            throw Seq2SeqError.invalidModel("config.json: format must be \"seq2seq-rnn\", found \"\(format)\"")
-        }
-        let version = try reader.int("format_version")
-        guard version == 1 else {
-            throw Seq2SeqError.invalidModel("config.json: format_version \(version) is not supported (expected 1)")
-        }
-        var config = ModelConfig(
-            cell: try reader.enumeration("cell"),
-            sourceVocabSize: try reader.int("source_vocab_size"),
-            targetVocabSize: try reader.int("target_vocab_size"),
-            embeddingSize: try reader.int("embedding_size"),
-            hiddenSize: try reader.int("hidden_size"),
-            encoderLayers: try reader.int("encoder_layers"),
-            decoderLayers: try reader.int("decoder_layers"),
-            bidirectionalEncoder: try reader.bool("bidirectional_encoder"),
-            bridge: try reader.enumeration("bridge"),
-            attention: try reader.enumeration("attention"),
-            attentionSize: try reader.optionalInt("attention_size"),
-            tieTargetEmbeddings: try reader.bool("tie_target_embeddings"),
-            tokenizer: try reader.enumeration("tokenizer"))
-        if let special = try reader.optionalObject("special_tokens") {
-            var sub = try ConfigReader(special, prefix: "special_tokens.")
-            config.specialTokens = SpecialTokens(pad: try sub.int("pad"), bos: try sub.int("bos"),
-                                                 eos: try sub.int("eos"), unk: try sub.int("unk"))
-            try sub.finish()
-        }
-        try reader.finish()
-        try config.validate()
-        return config
-    }
-}
+    /// `I`: the decoder's first-layer input size, `E` plus the input feed's size.
+    public var decoderInputSize: Int { embeddingSize + inputFeedSize }
 
-/// Reads typed values from a JSON object, remembering which keys were used so
-/// that `finish()` can reject the rest.
-private struct ConfigReader {
-    let members: [(String, JSONValue)]
-    let prefix: String
-    var used = Set<String>()
+    /// The size of the vector `decoder.output` reads: `O` with an output projection, else `H`.
+    public var outputInputSize: Int { outputProjectionSize ?? hiddenSize }
 
-    init(_ value: JSONValue, prefix: String = "") throws {
-        guard case .object(let m) = value else {
-            throw Seq2SeqError.invalidModel("config.json: \(prefix.isEmpty ? "the file" : String(prefix.dropLast())) must be a JSON object, found \(value.kindName)")
-        }
-        members = m
-        self.prefix = prefix
-    }
-
-    func fail(_ key: String, _ m: String) -> Seq2SeqError { .invalidModel("config.json: \(prefix)\(key) \(m)") }
-
-    mutating func raw(_ key: String) -> JSONValue? {
-        used.insert(key)
-        return members.first { $0.0 == key }?.1
-    }
-
-    mutating func required(_ key: String) throws -> JSONValue {
-        guard let v = raw(key) else { throw Seq2SeqError.invalidModel("config.json: missing key \(prefix)\(key)") }
-        return v
-    }
-
-    mutating func int(_ key: String) throws -> Int {
-        let v = try required(key)
-        if case .int(let i) = v { return i }
-        if case .double(let d) = v, d == d.rounded(), abs(d) < 1e15 { return Int(d) }
-        throw fail(key, "must be an integer, found \(v.kindName)")
-    }
-
-    mutating func optionalInt(_ key: String) throws -> Int? {
-        guard let v = raw(key), v != .null else { return nil }
-        if case .int(let i) = v { return i }
-        throw fail(key, "must be an integer, found \(v.kindName)")
-    }
-
-    mutating func bool(_ key: String) throws -> Bool {
-        let v = try required(key)
-        guard case .bool(let b) = v else { throw fail(key, "must be true or false, found \(v.kindName)") }
-        return b
-    }
-
-    mutating func string(_ key: String) throws -> String {
-        let v = try required(key)
-        guard case .string(let s) = v else { throw fail(key, "must be a string, found \(v.kindName)") }
-        return s
-    }
-
-    mutating func enumeration<E: RawRepresentable & CaseIterable>(_ key: String) throws -> E where E.RawValue == String {
-        let s = try string(key)
-        guard let e = E(rawValue: s) else {
-            throw fail(key, "has unknown value \"\(s)\" (expected one of \(E.allCases.map { $0.rawValue }.joined(separator: ", ")))")
-        }
-        return e
-    }
-
-    mutating func optionalObject(_ key: String) throws -> JSONValue? {
-        guard let v = raw(key) else { return nil }
-        return v
-    }
-
-    func finish() throws {
-        for (k, _) in members where !used.contains(k) {
-            throw Seq2SeqError.invalidModel("config.json: unknown key \(prefix)\(k)")
-        }
-    }
+    /// The `linear` bridge's input size for one decoder layer: `D`, or `Le·D` for `stacked`.
+    public var bridgeInputSize: Int { bridgeInput == .stacked ? encoderLayers * encoderOutputSize : encoderOutputSize }
 }

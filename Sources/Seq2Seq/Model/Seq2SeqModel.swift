@@ -109,7 +109,7 @@ public final class Seq2SeqModel: Sendable {
         guard let vocab = sourceVocabulary else {
             throw Seq2SeqError.invalidInput("the model has no source.vocab, so text input cannot be tokenized")
         }
-        return Tokenization.split(text, with: config.tokenizer).map { vocab.id(of: $0) ?? config.specialTokens.unk }
+        return try ids(Tokenization.split(text, with: config.tokenizer), vocab, side: "source")
     }
 
     /// Target token ids for `text` (for scoring), like `sourceIDs(for:)` with `target.vocab`.
@@ -117,7 +117,18 @@ public final class Seq2SeqModel: Sendable {
         guard let vocab = targetVocabulary else {
             throw Seq2SeqError.invalidInput("the model has no target.vocab, so target text cannot be tokenized")
         }
-        return Tokenization.split(text, with: config.tokenizer).map { vocab.id(of: $0) ?? config.specialTokens.unk }
+        return try ids(Tokenization.split(text, with: config.tokenizer), vocab, side: "target")
+    }
+
+    /// Token ids; unknown tokens map to `unk`, or are an error naming the token when the model has none.
+    private func ids(_ tokens: [String], _ vocab: Vocabulary, side: String) throws -> [Int] {
+        try tokens.map { token in
+            if let id = vocab.id(of: token) { return id }
+            guard let unk = config.specialTokens.unk else {
+                throw Seq2SeqError.invalidInput("\(side) token \"\(token)\" is not in the \(side) vocabulary, and the model has no unk token")
+            }
+            return unk
+        }
     }
 
     /// Target tokens for `ids`, or nil when the model has no target vocabulary.
@@ -127,7 +138,9 @@ public final class Seq2SeqModel: Sendable {
     }
 
     /// `ids` detokenized: tokens joined by the model's tokenizer rule, or the ids themselves without a vocabulary.
+    /// Ids in the configuration's `detokenize_skip_ids` are left out.
     public func detokenize(_ ids: [Int]) -> String {
+        let ids = config.detokenizeSkipIDs.isEmpty ? ids : ids.filter { !config.detokenizeSkipIDs.contains($0) }
         guard let tokens = targetTokens(for: ids) else { return ids.map(String.init).joined(separator: " ") }
         return Tokenization.join(tokens, with: config.tokenizer)
     }

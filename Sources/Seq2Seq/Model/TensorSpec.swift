@@ -15,14 +15,15 @@ extension ModelConfig {
             weight("\(prefix).weight", [out, `in`])
             bias("\(prefix).bias", [out])
         }
-        let E = embeddingSize, H = hiddenSize, D = encoderOutputSize, G = cell.gates * H
+        let E = embeddingSize, H = hiddenSize, D = encoderOutputSize
 
-        func rnn(_ prefix: String, layers: Int, input: Int, bidirectional: Bool) {
+        func rnn(_ prefix: String, layers: Int, input: Int, hidden: Int, bidirectional: Bool) {
+            let G = cell.gates * hidden
             for k in 0..<layers {
-                let inSize = k == 0 ? input : (bidirectional ? 2 * H : H)
+                let inSize = k == 0 ? input : (bidirectional ? 2 * hidden : hidden)
                 for suffix in bidirectional ? ["", "_reverse"] : [""] {
                     weight("\(prefix).weight_ih_l\(k)\(suffix)", [G, inSize])
-                    weight("\(prefix).weight_hh_l\(k)\(suffix)", [G, H])
+                    weight("\(prefix).weight_hh_l\(k)\(suffix)", [G, hidden])
                     bias("\(prefix).bias_ih_l\(k)\(suffix)", [G])
                     bias("\(prefix).bias_hh_l\(k)\(suffix)", [G])
                 }
@@ -30,12 +31,20 @@ extension ModelConfig {
         }
 
         weight("encoder.embedding.weight", [sourceVocabSize, E])
-        rnn("encoder.rnn", layers: encoderLayers, input: E, bidirectional: bidirectionalEncoder)
-        if bridge == .linearTanh {
+        rnn("encoder.rnn", layers: encoderLayers, input: E, hidden: encoderHidden, bidirectional: bidirectionalEncoder)
+        switch bridge {
+        case .linearTanh:
             for k in 0..<decoderLayers { linear("bridge.\(k)", out: H, in: D) }
+        case .linear:
+            for k in 0..<decoderLayers { linear("bridge.\(k)", out: H, in: bridgeInputSize) }
+            if bridgeCell == .linear {
+                for k in 0..<decoderLayers { linear("bridge_cell.\(k)", out: H, in: bridgeInputSize) }
+            }
+        case .copy, .zeros:
+            break
         }
         weight("decoder.embedding.weight", [targetVocabSize, E])
-        rnn("decoder.rnn", layers: decoderLayers, input: decoderInputSize, bidirectional: false)
+        rnn("decoder.rnn", layers: decoderLayers, input: decoderInputSize, hidden: H, bidirectional: false)
         let A = attentionSize ?? 0
         switch attention {
         case .none, .luongDot:
@@ -52,7 +61,8 @@ extension ModelConfig {
             linear("decoder.attention.energy", out: 1, in: A)
         }
         if attention.isLuong { linear("decoder.attention.combine", out: H, in: D + H) }
-        if !tieTargetEmbeddings { weight("decoder.output.weight", [targetVocabSize, H]) }
+        if let O = outputProjectionSize { linear("decoder.output_projection", out: O, in: H) }
+        if !tieTargetEmbeddings { weight("decoder.output.weight", [targetVocabSize, outputInputSize]) }
         bias("decoder.output.bias", [targetVocabSize])
         return specs
     }

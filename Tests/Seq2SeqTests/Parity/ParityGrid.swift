@@ -25,7 +25,7 @@ struct ParityCombination: Sendable, CustomStringConvertible {
         var out: [ParityCombination] = []
         for cell in ModelConfig.Cell.allCases {
             for attention in ModelConfig.Attention.allCases {
-                for bridge in ModelConfig.Bridge.allCases {
+                for bridge in ModelConfig.Bridge.allCases where bridge != .linear {  // format 1's bridges
                     for bidirectional in [false, true] {
                         if bridge == .copy && bidirectional { continue }
                         if attention == .luongDot && bidirectional { continue }

@@ -70,31 +70,8 @@ private func feedsRecurrence(_ spec: TensorSpec) -> Bool {
     return !(spec.name.hasPrefix("decoder.output.") || spec.name.hasPrefix("decoder.attention.energy."))
 }
 
-/// `config.json` text for `c` (MODEL.md "Model directory").
-func configJSON(_ c: ModelConfig) -> String {
-    var fields: [String] = [
-        "\"format\": \"seq2seq-rnn\"",
-        "\"format_version\": 1",
-        "\"cell\": \"\(c.cell.rawValue)\"",
-        "\"source_vocab_size\": \(c.sourceVocabSize)",
-        "\"target_vocab_size\": \(c.targetVocabSize)",
-        "\"embedding_size\": \(c.embeddingSize)",
-        "\"hidden_size\": \(c.hiddenSize)",
-        "\"encoder_layers\": \(c.encoderLayers)",
-        "\"decoder_layers\": \(c.decoderLayers)",
-        "\"bidirectional_encoder\": \(c.bidirectionalEncoder)",
-        "\"bridge\": \"\(c.bridge.rawValue)\"",
-        "\"attention\": \"\(c.attention.rawValue)\"",
-    ]
-    if let a = c.attentionSize { fields.append("\"attention_size\": \(a)") }
-    let s = c.specialTokens
-    fields += [
-        "\"tie_target_embeddings\": \(c.tieTargetEmbeddings)",
-        "\"tokenizer\": \"\(c.tokenizer.rawValue)\"",
-        "\"special_tokens\": {\"pad\": \(s.pad), \"bos\": \(s.bos), \"eos\": \(s.eos), \"unk\": \(s.unk)}",
-    ]
-    return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
-}
+/// `config.json` text for `c` (MODEL.md "Model directory"): format 1 unless `c` uses a format-2 key.
+func configJSON(_ c: ModelConfig) -> String { c.jsonText }
 
 /// A safetensors file: an 8-byte little-endian header length, the JSON header (padded with spaces to a
 /// multiple of 8), then the tensors' little-endian F32 data back to back in the given order.
