@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Seq2Seq", targets: ["Seq2Seq"]),
         .library(name: "Seq2SeqReference", targets: ["Seq2SeqReference"]),
+        .library(name: "Seq2SeqConvert", targets: ["Seq2SeqConvert"]),
         .executable(name: "seq2seq", targets: ["seq2seq"]),
     ],
     dependencies: [
@@ -40,10 +41,17 @@ let package = Package(
             ]
         ),
 
+        // MARK: Checkpoint conversion
+        // Reads torch.save checkpoints (zip + restricted unpickler, nothing executed) for the toolkit converters.
+        .target(
+            name: "Seq2SeqConvert",
+            dependencies: ["Seq2Seq"]
+        ),
+
         // MARK: Tests
         .testTarget(
             name: "Seq2SeqTests",
-            dependencies: ["Seq2Seq", "Seq2SeqReference"]
+            dependencies: ["Seq2Seq", "Seq2SeqReference", "Seq2SeqConvert"]
         ),
     ],
     swiftLanguageModes: [.v6]

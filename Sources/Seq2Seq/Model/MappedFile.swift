@@ -9,16 +9,16 @@ import Darwin
 /// A whole file mapped read-only into memory; unmapped when released.
 ///
 /// Pages are read from disk only when touched, so loading a large model costs
-/// little resident memory until its weights are used.
-final class MappedFile: @unchecked Sendable {
+/// little resident memory until its weights are used. Package-visible: `Seq2SeqConvert` maps checkpoints with it.
+package final class MappedFile: @unchecked Sendable {
     /// The first byte of the mapping.
-    let base: UnsafeRawPointer
+    package let base: UnsafeRawPointer
     /// The file size in bytes.
-    let size: Int
-    let path: String
+    package let size: Int
+    package let path: String
 
     /// Maps `path`. Throws `invalidModel` naming the file when it is missing, a directory, empty or unreadable.
-    init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let fd = open(path, O_RDONLY | O_NONBLOCK)  // a FIFO must not block; it is refused below
         if fd < 0 {
@@ -48,7 +48,7 @@ final class MappedFile: @unchecked Sendable {
     }
 
     /// The bytes `range` as a buffer (no copy). The caller has checked the range.
-    func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
+    package func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer {
         precondition(range.lowerBound >= 0 && range.upperBound <= size)
         return UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count)
     }

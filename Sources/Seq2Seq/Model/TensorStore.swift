@@ -110,7 +110,7 @@ private func loadLE<T: FixedWidthInteger>(_ raw: UnsafeRawBufferPointer, _ offse
 }
 
 /// IEEE 754 binary16 to binary32, exact (subnormals, infinities and NaN included).
-func halfToFloat(_ h: UInt16) -> Float {
+package func halfToFloat(_ h: UInt16) -> Float {
     let sign = UInt32(h & 0x8000) << 16
     let exp = Int((h >> 10) & 0x1F)
     let mant = UInt32(h & 0x3FF)
