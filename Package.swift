@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // MARK: The C boundary
@@ -37,6 +38,7 @@ let package = Package(
             dependencies: [
                 "Seq2Seq",
                 "Seq2SeqReference",
+                "Seq2SeqConvert",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,7 +47,7 @@ let package = Package(
         // Reads torch.save checkpoints (zip + restricted unpickler, nothing executed) for the toolkit converters.
         .target(
             name: "Seq2SeqConvert",
-            dependencies: ["Seq2Seq"]
+            dependencies: ["Seq2Seq", .product(name: "Yams", package: "Yams")]
         ),
 
         // MARK: Tests

@@ -13,7 +13,7 @@ struct Seq2SeqCommand: ParsableCommand {
         commandName: "seq2seq",
         abstract: "Run RNN encoder-decoder models with attention on the CPU (OpenBLAS).",
         version: "0.1.0",
-        subcommands: [Translate.self, Score.self, Eval.self, Inspect.self, Bench.self],
+        subcommands: [Translate.self, Score.self, Eval.self, Inspect.self, Convert.self, Bench.self],
         defaultSubcommand: Translate.self)
 }
 
