@@ -87,7 +87,7 @@ num_workers: 0
 YAML
 
 cd "$D"
-export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 "$BIN/onmt_build_vocab" -config train.yaml -n_sample -1 > build_vocab.log 2>&1
 T0=$(date +%s)
 nice -n 10 "$BIN/onmt_train" -config train.yaml > train.log 2>&1

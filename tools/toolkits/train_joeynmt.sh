@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Train one tiny JoeyNMT 2.3.0 recurrent model on the synthetic corpus and record what
+# `python -m joeynmt translate` prints (greedy, batch size 1) into Tests/Fixtures/toolkits/NAME.
+#
+#   tools/toolkits/train_joeynmt.sh NAME      NAME in: joey_lstm_luong, joey_gru_bahdanau_nofeed
+# Env: VENVS (/work/venvs), WORK (/work/toolkits), CORPUS ($WORK/corpus),
+#      EPOCHS (default per model), FIXTURES (repo Tests/Fixtures/toolkits)
+set -euo pipefail
+NAME=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+VENVS=${VENVS:-/work/venvs}
+WORK=${WORK:-/work/toolkits}
+CORPUS=${CORPUS:-$WORK/corpus}
+FIXTURES=${FIXTURES:-$REPO/Tests/Fixtures/toolkits}
+PY=$VENVS/joey/bin/python
+D=$WORK/$NAME
+OUT=$FIXTURES/$NAME
+rm -rf "$D" && mkdir -p "$D" "$OUT"
+
+case $NAME in
+  joey_lstm_luong)
+    # encoder hidden = decoder hidden (He = H) as in the spec, but 48 instead of 64:
+    # with 64 the checkpoint (weights + Adam state) is about 3 MB, over the 2 MB budget.
+    MODEL="  encoder:
+    type: recurrent
+    rnn_type: lstm
+    embeddings: {embedding_dim: 32}
+    hidden_size: 48
+    bidirectional: true
+    num_layers: 2
+    dropout: 0.1
+  decoder:
+    type: recurrent
+    rnn_type: lstm
+    embeddings: {embedding_dim: 32}
+    hidden_size: 48
+    num_layers: 2
+    dropout: 0.1
+    hidden_dropout: 0.1
+    attention: luong
+    input_feeding: true
+    init_hidden: bridge"
+    EPOCHS=${EPOCHS:-12} ;;
+  joey_gru_bahdanau_nofeed)
+    MODEL="  encoder:
+    type: recurrent
+    rnn_type: gru
+    embeddings: {embedding_dim: 32, scale: true}
+    hidden_size: 32
+    bidirectional: true
+    num_layers: 2
+    dropout: 0.1
+  decoder:
+    type: recurrent
+    rnn_type: gru
+    embeddings: {embedding_dim: 32, scale: true}
+    hidden_size: 48
+    num_layers: 2
+    dropout: 0.1
+    hidden_dropout: 0.1
+    attention: bahdanau
+    input_feeding: false
+    init_hidden: bridge"
+    EPOCHS=${EPOCHS:-12} ;;
+  *) echo "unknown model $NAME" >&2; exit 2 ;;
+esac
+
+write_cfg() {  # $1 = file, $2 = return_prob
+cat > "$1" <<YAML
+# JoeyNMT 2.3.0 config for $NAME (written by tools/toolkits/train_joeynmt.sh)
+name: $NAME
+model_dir: $D/model
+use_cuda: false
+random_seed: 1
+data:
+  train: $CORPUS/train
+  dev: $CORPUS/dev
+  test: $CORPUS/test
+  dataset_type: plain
+  src: {lang: src, level: word, lowercase: false, voc_limit: 100, voc_min_freq: 1}
+  trg: {lang: trg, level: word, lowercase: false, voc_limit: 100, voc_min_freq: 1}
+testing:
+  beam_size: 1
+  max_output_length: 50
+  min_output_length: 1
+  batch_size: 1
+  batch_type: sentence
+  eval_metrics: [bleu]
+  return_prob: $2
+training:
+  optimizer: adam
+  learning_rate: 0.003
+  batch_size: 32
+  batch_type: sentence
+  epochs: $EPOCHS
+  validation_freq: 250
+  logging_freq: 50
+  early_stopping_metric: ppl
+  keep_best_ckpts: 1
+  overwrite: true
+  print_valid_sents: [0]
+model:
+  initializer: xavier_uniform
+$MODEL
+YAML
+}
+write_cfg "$D/config.yaml" none
+write_cfg "$D/config_scores.yaml" hyp
+
+cd "$D"
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+T0=$(date +%s)
+nice -n 10 "$PY" -m joeynmt train config.yaml --skip-test > train.log 2>&1
+T1=$(date +%s)
+M=$D/model
+cp "$CORPUS/test.src" "$OUT/test.src"
+cp "$CORPUS/test.tgt" "$OUT/reference.tgt"
+cp "$M/config.yaml" "$OUT/config.yaml"
+cp "$M/src_vocab.txt" "$M/trg_vocab.txt" "$OUT/"
+cp -L "$M/best.ckpt" "$OUT/best.ckpt"            # best.ckpt is a symlink to {step}.ckpt
+BEST=$(readlink "$M/best.ckpt")
+
+CMD="python -m joeynmt translate config.yaml -o toolkit.out < test.src"
+"$PY" -m joeynmt translate config.yaml -o "$OUT/toolkit.out" < "$OUT/test.src" > translate.log 2>&1
+"$PY" "$HERE/fixture_tools.py" check_lines "$OUT/test.src" "$OUT/toolkit.out"
+# per-token log-probs: `test -s` decodes data.dev and data.test (= the same test.src) with return_prob: hyp
+"$PY" -m joeynmt test config_scores.yaml -o "$D/scored" -s > test.log 2>&1
+cp "$D/scored.test.tokens" "$OUT/toolkit.tokens"
+cp "$D/scored.test.scores" "$OUT/toolkit.scores"
+"$PY" "$HERE/fixture_tools.py" check_lines "$OUT/test.src" "$OUT/toolkit.scores"
+if ! diff -q "$D/scored.test" "$OUT/toolkit.out" > /dev/null; then
+  echo "WARNING: joeynmt test (return_prob hyp) text differs from translate on $(diff "$D/scored.test" "$OUT/toolkit.out" | grep -c '^<') lines" | tee "$OUT/SCORES_DIFFER.txt"
+fi
+"$PY" "$HERE/fixture_tools.py" tensors "$OUT/best.ckpt" "$OUT/tensors.txt"
+ACC=$("$PY" "$HERE/fixture_tools.py" accuracy "$OUT/toolkit.out" "$OUT/reference.tgt")
+TORCH=$("$PY" -c 'import torch; print(torch.__version__)')
+STEPS=$("$PY" -c 'import sys, torch; print(torch.load(sys.argv[1], map_location="cpu")["stats_state"]["steps"])' "$OUT/best.ckpt")
+"$PY" "$HERE/fixture_tools.py" meta "$OUT/meta.json" \
+  toolkit=JoeyNMT version=2.3.0 torch="$TORCH" model="$NAME" checkpoint=best.ckpt \
+  "checkpoint_source=$BEST (model_dir/best.ckpt symlink, copied as a real file)" \
+  epochs=$EPOCHS "best_checkpoint_step=$STEPS" "training_seconds=$((T1-T0))" \
+  "translate_command=$CMD" \
+  "translate_config_testing={\"beam_size\": 1, \"max_output_length\": 50, \"min_output_length\": 1, \"batch_size\": 1, \"return_prob\": \"none\"}" \
+  'scores_command="python -m joeynmt test config_scores.yaml -o scored -s  (config_scores.yaml = config.yaml with testing.return_prob: hyp; decodes data.test = test.src greedily)"' \
+  'scores_format="toolkit.tokens: per line, the Python list of generated tokens up to and including </s> (a line that hit max_output_length has no </s>); toolkit.scores: per line, the Python list of the natural-log probabilities (log_softmax, then argmax) of those tokens, same length"' \
+  beam_size=1 max_output_length=50 min_output_length=1 batch_size=1 generate_unk=true \
+  "test_lines=$(wc -l < "$OUT/test.src")" "exact_match_vs_reference=\"$ACC\"" \
+  'notes=["vocab files: src_vocab.txt / trg_vocab.txt, line i = id i; specials <unk>=0 <pad>=1 <s>=2 </s>=3, then tokens by frequency desc, ties alphabetical", "source: line.rstrip(), split(\" \"), </s> APPENDED; unknown words -> <unk>", "decoder starts with <s>; greedy argmax of raw logits with <s>, <pad> set to -inf every step and </s> -inf at step 0 (min_output_length 1); <unk> may be generated (generate_unk true)", "output: cut after the first </s>, specials removed, tokens joined by single spaces", "empty input lines are skipped by translate (none here)", "weights: ckpt[\"model_state\"]; ckpt[\"optimizer_state\"] is the Adam state", "config.yaml is the model_dir copy written at train start: data paths are absolute paths of the training machine; the model section is what a converter needs"]'
+echo "$NAME: trained $EPOCHS epochs in $((T1-T0)) s (best step $STEPS), $(du -k "$OUT/best.ckpt" | cut -f1) KiB, exact match $ACC"
