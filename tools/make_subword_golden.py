@@ -36,6 +36,8 @@ Output (all JSON Lines are UTF-8, one object a line):
     bpe_*.jsonl                            per test line: process_line, the toolkits' pieces and output text;
                                            *_glossaries and *_merges40: process_line with glossaries USA and
                                            2026, and with the first 40 merges only
+    bpe_odd.*                              hand-written codes (repeated and coinciding merges, CRLF) with and
+                                           without a vocabulary filter
     versions.json                          the package versions used
 """
 import io
@@ -284,6 +286,23 @@ def main():
             limited = apply_bpe.BPE(f, merges=40)
         write_jsonl(os.path.join(out, f"bpe_{version}_merges40.jsonl"),
                     [{"text": l, "process_line": limited.process_line(l)} for l in TEST_LINES])
+
+    # Hand-written 0.2 codes with a repeated merge and merges whose results coincide ("ab"+"c" and "a"+"bc"),
+    # "\r\n" line ends, and a vocabulary filter that has to undo merges (subword-nmt's bpe_codes_reverse keeps
+    # the pair whose last occurrence comes first).
+    odd_codes = "#version: 0.2\r\na b\r\nb c\r\na bc\r\nab c</w>\r\nab c\r\na b\r\nabc d</w>\r\nc a\r\nabc a</w>\r\n"
+    with open(os.path.join(out, "bpe_odd.codes"), "w", encoding="utf-8", newline="") as f:
+        f.write(odd_codes)
+    odd_vocab = ["a@@", "b", "c@@", "ab@@", "d", "bc", "a"]
+    with open(os.path.join(out, "bpe_odd.vocab.txt"), "w", encoding="utf-8", newline="\n") as f:
+        f.write("".join(v + "\n" for v in odd_vocab))
+    odd_lines = ["abc abcd abca ab bc ca abcabc", "cab abab aabbcc", "abcd  abc\tabc"]
+    with open(os.path.join(out, "bpe_odd.codes"), encoding="utf-8") as f:
+        plain = apply_bpe.BPE(f)
+    with open(os.path.join(out, "bpe_odd.codes"), encoding="utf-8") as f:
+        filtered = apply_bpe.BPE(f, vocab=set(odd_vocab))
+    write_jsonl(os.path.join(out, "bpe_odd.jsonl"), [{"text": l, "process_line": plain.process_line(l),
+                                                     "filtered": filtered.process_line(l)} for l in odd_lines])
 
     import importlib.metadata as md
     with open(os.path.join(out, "versions.json"), "w", encoding="utf-8") as f:

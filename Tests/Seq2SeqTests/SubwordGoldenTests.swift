@@ -24,9 +24,9 @@ struct SubwordGoldenTests {
         }
     }
 
-    static func cases(_ name: String) throws -> [Case] {
+    static func cases(_ name: String, minimum: Int = 20) throws -> [Case] {
         let lines = try Fixtures.jsonLines(directory.appendingPathComponent(name))
-        try #require(lines.count >= 20, "\(name) has \(lines.count) cases")
+        try #require(lines.count >= minimum, "\(name) has \(lines.count) cases")
         return lines.enumerated().map { Case(line: $0.offset + 1, object: $0.element) }
     }
 
@@ -98,6 +98,18 @@ struct SubwordGoldenTests {
         #expect(limited.mergeCount <= 40)
         for c in try Self.cases("bpe_\(version)_merges40.jsonl") {
             #expect(limited.processLine(c.text) == (try c.string("process_line")), "\(version) merges 40 line \(c.line)")
+        }
+    }
+
+    @Test("BPE with repeated and coinciding merges and CRLF lines, with and without a vocabulary filter")
+    func bpeOdd() throws {
+        let codes = Self.path("bpe_odd.codes")
+        let vocab = try Self.vocabulary("bpe_odd.vocab.txt").tokens
+        let plain = try BPETokenizer(contentsOf: codes)
+        let filtered = try BPETokenizer(contentsOf: codes, vocabulary: vocab)
+        for c in try Self.cases("bpe_odd.jsonl", minimum: 3) {
+            #expect(plain.processLine(c.text) == (try c.string("process_line")), "line \(c.line) \(c.text.debugDescription)")
+            #expect(filtered.processLine(c.text) == (try c.string("filtered")), "line \(c.line) \(c.text.debugDescription): filtered")
         }
     }
 
