@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Seq2Seq", targets: ["Seq2Seq"]),
         .library(name: "Seq2SeqReference", targets: ["Seq2SeqReference"]),
+        .library(name: "Seq2SeqText", targets: ["Seq2SeqText"]),
         .library(name: "Seq2SeqConvert", targets: ["Seq2SeqConvert"]),
         .executable(name: "seq2seq", targets: ["seq2seq"]),
     ],
@@ -22,6 +23,17 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        .systemLibrary(
+            name: "CSystemSentencePiece",
+            path: "CSystemSentencePiece",
+            pkgConfig: "sentencepiece",
+            providers: [.apt(["libsentencepiece-dev"])]
+        ),
+        // The extern "C" surface over SentencePiece's C++ API; only Seq2SeqText uses it.
+        .target(
+            name: "CSentencePieceShim",
+            dependencies: ["CSystemSentencePiece"]
+        ),
 
         // MARK: Public API
         .target(
@@ -33,11 +45,18 @@ let package = Package(
             name: "Seq2SeqReference",
             dependencies: ["Seq2Seq"]
         ),
+        // Text in, text out: every tokenizer kind of MODEL.md (SentencePiece through the C++ shim, BPE in
+        // Swift), kept out of Seq2Seq so that the core library stays free of C++.
+        .target(
+            name: "Seq2SeqText",
+            dependencies: ["Seq2Seq", "CSentencePieceShim"]
+        ),
         .executableTarget(
             name: "seq2seq",
             dependencies: [
                 "Seq2Seq",
                 "Seq2SeqReference",
+                "Seq2SeqText",
                 "Seq2SeqConvert",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -47,14 +66,15 @@ let package = Package(
         // Reads torch.save checkpoints (zip + restricted unpickler, nothing executed) for the toolkit converters.
         .target(
             name: "Seq2SeqConvert",
-            dependencies: ["Seq2Seq", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Seq2Seq", "Seq2SeqText", .product(name: "Yams", package: "Yams")]
         ),
 
         // MARK: Tests
         .testTarget(
             name: "Seq2SeqTests",
-            dependencies: ["Seq2Seq", "Seq2SeqReference", "Seq2SeqConvert"]
+            dependencies: ["Seq2Seq", "Seq2SeqReference", "Seq2SeqText", "Seq2SeqConvert"]
         ),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

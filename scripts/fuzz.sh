@@ -33,7 +33,7 @@ if [ ! -x "$binary" ] || [ -n "$(find Sources/Seq2Seq Fuzz -name '*.swift' -newe
   sources=$(find "$out/src/Seq2Seq" -name '*.swift' | sort)
   # shellcheck disable=SC2086
   nice -n 19 swiftc -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -g \
-    -use-ld=lld -module-name Seq2SeqFuzz -I CSystemBLAS $(pkg-config --cflags openblas | sed 's/-I/-Xcc -I/g') \
+    -use-ld=lld -module-name Seq2SeqFuzz -package-name Seq2Seq -I CSystemBLAS $(pkg-config --cflags openblas | sed 's/-I/-Xcc -I/g') \
     $sources "$out/src/Fuzz/FuzzSupport.swift" "$out/src/Fuzz/${name}Fuzzer.swift" \
     $(pkg-config --libs openblas) -o "$binary"
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the package needs from Debian when it is missing: OpenBLAS (CBLAS), LAPACKE, pkg-config.
+# Installs what the package needs from Debian when it is missing: OpenBLAS (CBLAS), LAPACKE, SentencePiece
+# (libsentencepiece-dev, for Seq2SeqText), pkg-config.
 set -euo pipefail
-packages=(libopenblas-dev liblapacke-dev pkg-config)
+packages=(libopenblas-dev liblapacke-dev libsentencepiece-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

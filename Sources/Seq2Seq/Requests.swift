@@ -1,25 +1,32 @@
 /// Parsing of the command line's JSONL requests (MODEL.md "Command line"), kept in the library so that
 /// other front ends and the fuzzers use the same code.
 public enum Requests {
+    /// Turns a side's text into ids (for the subword kinds, `Seq2SeqText`'s `ModelTokenizer.ids(for:)`).
+    public typealias TextToIDs = (String) throws -> [Int]
+
     /// A `translate` line: `{"source_ids": [..]}` or `{"source": "text"}`. Returns valid source ids.
+    /// Source text goes through `sourceText`, or the model's own `sourceIDs(for:)` when nil.
     ///
     /// - Throws: `invalidInput` with a message naming the problem (not the line number; the caller adds it).
-    public static func translateSource(_ line: UnsafeRawBufferPointer, model: Seq2SeqModel) throws -> [Int] {
+    public static func translateSource(_ line: UnsafeRawBufferPointer, model: Seq2SeqModel,
+                                       sourceText: TextToIDs? = nil) throws -> [Int] {
         let object = try parseObject(line, allowed: ["source_ids", "source"])
-        let ids = try source(object, model: model)
+        let ids = try source(object, model: model, text: sourceText)
         try model.validate(source: ids)
         return ids
     }
 
     /// A `score` line: `{"source_ids": [..], "target_ids": [..]}` (or `source` / `target` text).
-    public static func scorePair(_ line: UnsafeRawBufferPointer, model: Seq2SeqModel) throws -> (source: [Int], target: [Int]) {
+    /// Text goes through `sourceText` / `targetText`, or the model's own `sourceIDs(for:)` / `targetIDs(for:)`.
+    public static func scorePair(_ line: UnsafeRawBufferPointer, model: Seq2SeqModel, sourceText: TextToIDs? = nil,
+                                 targetText: TextToIDs? = nil) throws -> (source: [Int], target: [Int]) {
         let object = try parseObject(line, allowed: ["source_ids", "source", "target_ids", "target"])
-        let src = try source(object, model: model)
+        let src = try source(object, model: model, text: sourceText)
         try model.validate(source: src)
         let tgt: [Int]
         switch (object["target_ids"], object["target"]) {
         case (.some(let v), nil): tgt = try ids(v, key: "target_ids")
-        case (nil, .some(.string(let text))): tgt = try model.targetIDs(for: text)
+        case (nil, .some(.string(let text))): tgt = try targetText?(text) ?? model.targetIDs(for: text)
         case (nil, .some(let v)): throw Seq2SeqError.invalidInput("\"target\" must be a string, found \(v.kindName)")
         case (.some, .some): throw Seq2SeqError.invalidInput("give either \"target_ids\" or \"target\", not both")
         case (nil, nil): throw Seq2SeqError.invalidInput("missing \"target_ids\" (or \"target\")")
@@ -42,10 +49,10 @@ public enum Requests {
         return value
     }
 
-    private static func source(_ object: JSONValue, model: Seq2SeqModel) throws -> [Int] {
+    private static func source(_ object: JSONValue, model: Seq2SeqModel, text tokenize: TextToIDs?) throws -> [Int] {
         switch (object["source_ids"], object["source"]) {
         case (.some(let v), nil): return try ids(v, key: "source_ids")
-        case (nil, .some(.string(let text))): return try model.sourceIDs(for: text)
+        case (nil, .some(.string(let text))): return try tokenize?(text) ?? model.sourceIDs(for: text)
         case (nil, .some(let v)): throw Seq2SeqError.invalidInput("\"source\" must be a string, found \(v.kindName)")
         case (.some, .some): throw Seq2SeqError.invalidInput("give either \"source_ids\" or \"source\", not both")
         case (nil, nil): throw Seq2SeqError.invalidInput("missing \"source_ids\" (or \"source\")")

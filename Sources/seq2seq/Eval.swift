@@ -1,5 +1,6 @@
 import ArgumentParser
 import Seq2Seq
+import Seq2SeqText
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +23,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let model = modelOptions.load()
+        let modelText = modelOptions.loadText(model)
         let reader: LineReader
         do { reader = try LineReader(path: data) } catch {
             Output.error("\(error)")
@@ -29,7 +31,10 @@ struct Eval: ParsableCommand {
         }
         var pairs: [(line: Int, source: String, expected: String)] = []
         while let bytes = reader.next() {
-            let text = String(decoding: bytes, as: UTF8.self)
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                Output.error("\(data) line \(reader.lineNumber): not valid UTF-8")
+                throw ExitCode(2)
+            }
             let parts = text.split(separator: "\t", omittingEmptySubsequences: false)
             guard parts.count == 2 else {
                 Output.error("\(data) line \(reader.lineNumber): expected `source<TAB>expected`")
@@ -41,10 +46,10 @@ struct Eval: ParsableCommand {
         let options = DecodingOptions(beamSize: beamSize)
         let t0 = now()
         var correct = 0, shown = 0
-        let sources = try pairs.map { try model.sourceIDs(for: $0.source) }
+        let sources = try pairs.map { try modelText.sourceIDs(for: $0.source) }
         let results = try translator.translate(sources, options: options)
         for (pair, result) in zip(pairs, results) {
-            let got = model.detokenize(result.best.ids)
+            let got = try modelText.detokenize(result.best.ids)
             if got == pair.expected {
                 correct += 1
             } else if shown < showErrors {

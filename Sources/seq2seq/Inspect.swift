@@ -14,7 +14,12 @@ struct Inspect: ParsableCommand {
         print("cell         \(c.cell.rawValue), \(c.encoderLayers) encoder layer(s)\(c.bidirectionalEncoder ? " (bidirectional)" : ""), \(c.decoderLayers) decoder layer(s)")
         print("sizes        E \(c.embeddingSize), H \(c.hiddenSize), D \(c.encoderOutputSize)\(c.attentionSize.map { ", A \($0)" } ?? "")")
         print("attention    \(c.attention.rawValue); bridge \(c.bridge.rawValue); tied target embeddings: \(c.tieTargetEmbeddings)")
-        print("vocabularies source \(c.sourceVocabSize)\(model.sourceVocabulary == nil ? " (no file)" : ""), target \(c.targetVocabSize)\(model.targetVocabulary == nil ? " (no file)" : ""); tokenizer \(c.tokenizer.rawValue)")
+        print("vocabularies source \(c.sourceVocabSize)\(model.sourceVocabulary == nil ? " (no file)" : ""), target \(c.targetVocabSize)\(model.targetVocabulary == nil ? " (no file)" : "")")
+        let sides = ModelConfig.Side.allCases.map { side -> String in
+            let t = c.tokenizer(for: side)
+            return "\(side.rawValue) \(t.kind.rawValue)\(t.file.map { " (\($0))" } ?? "")"
+        }
+        print("tokenizers   \(sides.joined(separator: ", "))")
         let s = c.specialTokens
         print("special      pad \(s.pad), bos \(s.bos), eos \(s.eos), unk \(s.unk)")
         print("")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Seq2Seq
+import Seq2SeqText
 
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,6 +28,7 @@ struct Score: ParsableCommand {
     func run() throws {
         Output.ignoreSIGPIPE()
         let model = modelOptions.load()
+        let text = modelOptions.loadText(model)
         let backend = makeBackend(backend, model: model, batchSize: batchSize)
         let reader: LineReader
         do { reader = try LineReader(path: input) } catch {
@@ -43,7 +45,7 @@ struct Score: ParsableCommand {
                     requests.append((reader.lineNumber, .failure(.invalidInput("line longer than \(LineReader.maxLineBytes >> 20) MiB"))))
                     continue
                 }
-                let r = Result { try bytes.withUnsafeBytes { try Requests.scorePair($0, model: model) } }
+                let r = Result { try bytes.withUnsafeBytes { try Requests.scorePair($0, model: model, sourceText: text.sourceIDs(for:), targetText: text.targetIDs(for:)) } }
                 requests.append((reader.lineNumber, r.map { ($0.source, $0.target) }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }))
             }
             let good = requests.compactMap { try? $0.result.get() }

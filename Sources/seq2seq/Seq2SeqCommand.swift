@@ -1,5 +1,6 @@
 import ArgumentParser
 import Seq2Seq
+import Seq2SeqText
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ struct Seq2SeqCommand: ParsableCommand {
         commandName: "seq2seq",
         abstract: "Run RNN encoder-decoder models with attention on the CPU (OpenBLAS).",
         version: "0.1.0",
-        subcommands: [Translate.self, Score.self, Eval.self, Inspect.self, Convert.self, Bench.self],
+        subcommands: [Translate.self, Score.self, Eval.self, Inspect.self, Convert.self, Tokenize.self, Detokenize.self, Bench.self],
         defaultSubcommand: Translate.self)
 }
 
@@ -40,6 +41,17 @@ struct ModelOptions: ParsableArguments {
             Seq2SeqCommand.exit(withError: ExitCode(2))
         } catch {
             Output.error("cannot load the model: \(error)")
+            Seq2SeqCommand.exit(withError: ExitCode(2))
+        }
+    }
+
+    /// The model's tokenizers (subword files read from its directory), or exits with one clear message.
+    func loadText(_ model: Seq2SeqModel) -> ModelText {
+        do { return try ModelText(model: model) } catch let e as Seq2SeqError {
+            Output.error(e.description)
+            Seq2SeqCommand.exit(withError: ExitCode(2))
+        } catch {
+            Output.error("cannot load the model's tokenizers: \(error)")
             Seq2SeqCommand.exit(withError: ExitCode(2))
         }
     }

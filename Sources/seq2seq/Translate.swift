@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Seq2Seq
+import Seq2SeqText
 
 struct Translate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -66,6 +67,7 @@ struct Translate: ParsableCommand {
     func run() throws {
         Output.ignoreSIGPIPE()
         let model = modelOptions.load()
+        let text = modelOptions.loadText(model)
         let defaults = model.config.decodingDefaults
         let options = DecodingOptions(beamSize: beamSize ?? defaults.beamSize ?? 5, nBest: nBest,
                                       lengthPenalty: lengthPenalty, maxLength: maxLength,
@@ -91,7 +93,7 @@ struct Translate: ParsableCommand {
                     requests.append((number, .failure(.invalidInput("line longer than \(LineReader.maxLineBytes >> 20) MiB"))))
                     continue
                 }
-                requests.append((number, Result { try parse(bytes, model: model) }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }))
+                requests.append((number, Result { try parse(bytes, text: text) }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }))
             }
             if requests.isEmpty { break }
             let good = requests.compactMap { try? $0.result.get() }
@@ -106,8 +108,13 @@ struct Translate: ParsableCommand {
                 case .success:
                     switch translations[k] {
                     case .success(let t):
-                        emit(t, model: model)
-                        draw(t, source: good[k], line: goodLines.next() ?? request.line, model: model)
+                        do {
+                            try emit(t, text: text)
+                            draw(t, source: good[k], line: goodLines.next() ?? request.line, text: text)
+                        } catch {
+                            failed = true
+                            report(line: request.line, (error as? Seq2SeqError)?.message ?? "\(error)")
+                        }
                     case .failure(let e):
                         failed = true
                         report(line: request.line, e.message)
@@ -119,13 +126,14 @@ struct Translate: ParsableCommand {
         if failed { throw ExitCode(1) }
     }
 
-    private func parse(_ bytes: [UInt8], model: Seq2SeqModel) throws -> [Int] {
+    private func parse(_ bytes: [UInt8], text: ModelText) throws -> [Int] {
         switch format {
         case .jsonl:
-            return try bytes.withUnsafeBytes { try Requests.translateSource($0, model: model) }
+            return try bytes.withUnsafeBytes { try Requests.translateSource($0, model: text.model, sourceText: text.sourceIDs(for:)) }
         case .text:
-            let ids = try model.sourceIDs(for: String(decoding: bytes, as: UTF8.self))
-            try model.validate(source: ids)
+            // Bytes that are not valid UTF-8 are an error for this line only.
+            let ids = try text.sourceIDs(forUTF8: bytes)
+            try text.model.validate(source: ids)
             return ids
         }
     }
@@ -140,10 +148,10 @@ struct Translate: ParsableCommand {
         }
     }
 
-    private func emit(_ t: Translation, model: Seq2SeqModel) {
+    private func emit(_ t: Translation, text: ModelText) throws {
         switch format {
         case .text:
-            Output.line(model.detokenize(t.best.ids))
+            Output.line(try text.detokenize(t.best.ids))
         case .jsonl:
             var members = fields(t.best)
             if nBest > 1 {
@@ -154,7 +162,8 @@ struct Translate: ParsableCommand {
     }
 
     /// The attention pictures asked for with --show-attention and --plot.
-    private func draw(_ t: Translation, source: [Int], line: Int, model: Seq2SeqModel) {
+    private func draw(_ t: Translation, source: [Int], line: Int, text: ModelText) {
+        let model = text.model
         guard showAttention || plot != nil else { return }
         guard let map = AttentionMap(model: model, source: source, hypothesis: t.best) else {
             if line == 1 { Output.error("the model has no attention to show (attention none)") }
@@ -163,10 +172,10 @@ struct Translate: ParsableCommand {
         if showAttention && format == .text { Output.line(map.terminal()) }
         if let plot {
             let path = line == 1 ? plot : plot.hasSuffix(".svg") ? String(plot.dropLast(4)) + "-\(line).svg" : plot + "-\(line)"
-            let title = model.detokenize(t.best.ids)
+            let title = (try? text.detokenize(t.best.ids)) ?? model.detokenize(t.best.ids)
             if let f = fopen(path, "w") {
-                let sourceText = Tokenization.join(source.map { model.sourceVocabulary?.token(for: $0) ?? "<\($0)>" },
-                                                   with: model.config.tokenizer)
+                let sourceText = text.source.tokens(forIDs: source).flatMap { try? text.source.text(forTokens: $0) }
+                    ?? source.map(String.init).joined(separator: " ")
                 let svg = map.svg(title: "\(sourceText) → \(title)")
                 fputs(svg, f)
                 fclose(f)

@@ -54,7 +54,7 @@ train_tutorial() {
   local PY=$VENVS/onmt/bin/python OUT=$FIXTURES/tutorial_attn D=$WORK/tutorial_attn
   rm -rf "$D" && mkdir -p "$D" "$OUT"
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nice -n 10 "$PY" "$HERE/tutorial.py" --corpus "$CORPUS" --out "$OUT" \
-    --epochs "${TUTORIAL_EPOCHS:-20}" > "$D/train.log" 2>&1
+    --epochs "${TUTORIAL_EPOCHS:-15}" > "$D/train.log" 2>&1
   cp "$CORPUS/test_tutorial.tgt" "$OUT/reference.tgt"
   "$PY" "$HERE/fixture_tools.py" check_lines "$OUT/test.src" "$OUT/toolkit.out"
   "$PY" "$HERE/fixture_tools.py" tensors "$OUT/model.pt" "$OUT/tensors.txt"
@@ -67,10 +67,10 @@ train_tutorial() {
     torch="$TORCH" model=tutorial_attn checkpoint=model.pt "training=$INFO" \
     'translate_command="tools/toolkits/tutorial.py: encoder.eval(); decoder.eval(); for each line of test.src: evaluate(encoder, decoder, line, input_lang, output_lang), drop the final <EOS> marker, join the words with one space"' \
     'save_recipe="torch.save({\"encoder\": encoder.state_dict(), \"decoder\": decoder.state_dict(), \"source_vocab\": [input_lang.index2word[i] for i in range(input_lang.n_words)], \"target_vocab\": [output_lang.index2word[i] for i in range(output_lang.n_words)]}, \"model.pt\")"' \
-    beam_size=1 max_length=30 MAX_LENGTH=30 min_length=0 batch_size=1 \
+    beam_size=1 max_length=20 MAX_LENGTH=20 min_length=0 batch_size=1 \
     'scores_format="toolkit.scores: per line, the log_softmax value (natural log) of every id evaluate emitted, up to and including EOS (no EOS if the line hit MAX_LENGTH), space separated, 6 decimals"' \
     "test_lines=$(wc -l < "$OUT/test.src")" "exact_match_vs_reference=\"$ACC\"" \
-    'notes=["vocab: model.pt source_vocab / target_vocab (id -> word); SOS=0, EOS=1, then words in order of first appearance in the training pairs; no <pad>, no <unk> (an unknown word is a KeyError in the tutorial; test.src has none)", "source: sentence.split(\" \") + EOS (1); text is already normalizeString-normalized (lowercase ASCII letters and single spaces)", "decoder: hidden = encoder final hidden (copy), first input SOS (0); each step query = previous hidden, Bahdanau score Va(tanh(Wa q + Ua k)) with biases, no mask, GRU input [embedded; context], out Linear with bias", "greedy: always MAX_LENGTH (30) steps feeding topk(1) of the raw logits; reported ids = topk(1) of log_softmax; cut at the first EOS; SOS is not suppressed (an emitted SOS would print as the word SOS)", "dropout modules exist (p = 0.1) and are no-ops after .eval()", "training: MAX_LENGTH-wide target rows padded with 0 (= SOS) and NLLLoss over every position, as in the tutorial"]'
+    'notes=["vocab: model.pt source_vocab / target_vocab (id -> word); SOS=0, EOS=1, then words in order of first appearance in the training pairs; no <pad>, no <unk> (an unknown word is a KeyError in the tutorial; test.src has none)", "source: sentence.split(\" \") + EOS (1); text is already normalizeString-normalized (lowercase ASCII letters and single spaces)", "decoder: hidden = encoder final hidden (copy), first input SOS (0); each step query = previous hidden, Bahdanau score Va(tanh(Wa q + Ua k)) with biases, no mask, GRU input [embedded; context], out Linear with bias", "greedy: always MAX_LENGTH (20) steps feeding topk(1) of the raw logits; reported ids = topk(1) of log_softmax; cut at the first EOS; SOS is not suppressed (an emitted SOS would print as the word SOS)", "dropout modules exist (p = 0.1) and are no-ops after .eval()", "training: MAX_LENGTH-wide target rows padded with 0 (= SOS) and NLLLoss over every position, as in the tutorial"]'
   echo "tutorial_attn: $INFO, $(du -k "$OUT/model.pt" | cut -f1) KiB, exact match $ACC"
 }
 

@@ -29,7 +29,7 @@ case $NAME in
           --encoder-embed-dim 32 --encoder-hidden-size 32
           --decoder-embed-dim 32 --decoder-hidden-size 48 --decoder-out-embed-dim 32
           --decoder-attention 1)
-    EPOCHS=${EPOCHS:-15} ;;
+    EPOCHS=${EPOCHS:-10} ;;
   *) echo "unknown model $NAME" >&2; exit 2 ;;
 esac
 

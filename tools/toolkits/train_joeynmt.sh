@@ -41,7 +41,7 @@ case $NAME in
     attention: luong
     input_feeding: true
     init_hidden: bridge"
-    EPOCHS=${EPOCHS:-12} ;;
+    EPOCHS=${EPOCHS:-8} ;;
   joey_gru_bahdanau_nofeed)
     MODEL="  encoder:
     type: recurrent
@@ -62,7 +62,7 @@ case $NAME in
     attention: bahdanau
     input_feeding: false
     init_hidden: bridge"
-    EPOCHS=${EPOCHS:-12} ;;
+    EPOCHS=${EPOCHS:-8} ;;
   *) echo "unknown model $NAME" >&2; exit 2 ;;
 esac
 

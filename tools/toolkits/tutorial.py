@@ -9,8 +9,10 @@ normalizeString, indexesFromSentence / tensorFromSentence, the data loader
 (zero padding = SOS, EOS appended to both sides), train_epoch (Adam, NLLLoss over
 all MAX_LENGTH positions, teacher forcing) and evaluate are the tutorial's, with
 these changes only:
-  * MAX_LENGTH = 30 (the tutorial's 10 is too short for this corpus; targets here
-    have up to 12 + 4 words, +EOS), hidden_size = 64, CPU only;
+  * MAX_LENGTH = 20 (the tutorial's 10 is too short for this corpus: its targets
+    have up to 17 words, +EOS), hidden_size = 64, CPU only;
+  * Adam learning rate 0.003 instead of the tutorial's default 0.001 (learns in
+    fewer epochs);
   * data come from the corpus files instead of eng-fra.txt (no prefix filter);
   * seeds are set; the training loop runs a fixed number of epochs.
 
@@ -40,7 +42,7 @@ device = torch.device("cpu")
 
 SOS_token = 0
 EOS_token = 1
-MAX_LENGTH = 30
+MAX_LENGTH = 20
 
 
 class Lang:
@@ -278,6 +280,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--lr", type=float, default=0.003)
     args = ap.parse_args()
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -289,8 +292,8 @@ def main():
     encoder = EncoderRNN(input_lang.n_words, hidden_size).to(device)
     decoder = AttnDecoderRNN(hidden_size, output_lang.n_words).to(device)
 
-    # the tutorial's train(): Adam lr 0.001 for both, NLLLoss
-    learning_rate = 0.001
+    # the tutorial's train(): Adam for both (its default lr is 0.001), NLLLoss
+    learning_rate = args.lr
     encoder_optimizer = optim.Adam(encoder.parameters(), lr=learning_rate)
     decoder_optimizer = optim.Adam(decoder.parameters(), lr=learning_rate)
     criterion = nn.NLLLoss()
@@ -322,6 +325,7 @@ def main():
     with open(f"{args.out}/toolkit.scores", "w", encoding="utf-8") as f:
         f.write("".join(s + "\n" for s in scores))
     json.dump({"train_seconds": round(train_seconds), "epochs": args.epochs, "hidden_size": hidden_size,
+               "learning_rate": learning_rate, "batch_size": batch_size, "seed": args.seed, "MAX_LENGTH": MAX_LENGTH,
                "source_words": input_lang.n_words, "target_words": output_lang.n_words},
               open(f"{args.out}/.train_info.json", "w"))
 

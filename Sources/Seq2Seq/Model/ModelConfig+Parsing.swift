@@ -26,8 +26,9 @@ extension ModelConfig {
             bridge: try reader.enumeration("bridge"),
             attention: try reader.enumeration("attention"),
             attentionSize: try reader.optionalInt("attention_size"),
-            tieTargetEmbeddings: try reader.bool("tie_target_embeddings"),
-            tokenizer: try reader.enumeration("tokenizer"))
+            tieTargetEmbeddings: try reader.bool("tie_target_embeddings"))
+        // Format 2 may leave `tokenizer` out when both sides have their own (checked below).
+        let tokenizer: Tokenizer? = version == 1 ? try reader.enumeration("tokenizer") : try reader.optionalEnumeration("tokenizer")
         if let special = try reader.optional("special_tokens") {
             var sub = try ConfigReader(special, prefix: "special_tokens.")
             if version == 1 {
@@ -51,12 +52,22 @@ extension ModelConfig {
             config.sourceAppendEOS = try reader.optionalBool("source_append_eos") ?? false
             config.suppressIDs = try reader.optionalIntArray("suppress_ids") ?? []
             config.detokenizeSkipIDs = try reader.optionalIntArray("detokenize_skip_ids") ?? []
+            for side in Side.allCases {
+                guard let v = try reader.optional(side.key), v != .null else { continue }
+                let t = try ModelConfig.parseTokenizer(v, key: side.key)
+                if side == .source { config.sourceTokenizer = t } else { config.targetTokenizer = t }
+            }
             if let d = try reader.optional("decoding_defaults") {
                 var sub = try ConfigReader(d, prefix: "decoding_defaults.")
                 config.decodingDefaults = DecodingDefaults(beamSize: try sub.optionalInt("beam_size"),
                                                            minLength: try sub.optionalInt("min_length"))
                 try sub.finish()
             }
+        }
+        if let tokenizer {
+            config.tokenizer = tokenizer
+        } else if config.sourceTokenizer == nil || config.targetTokenizer == nil {
+            throw Seq2SeqError.invalidModel("config.json: missing key tokenizer (it may be left out only when source_tokenizer and target_tokenizer are both given)")
         }
         config.formatVersion = version
         try reader.finish(version: version)
@@ -96,7 +107,12 @@ extension ModelConfig {
         if sourceAppendEOS { add("source_append_eos", "true") }
         if !suppressIDs.isEmpty { add("suppress_ids", "[\(suppressIDs.map(String.init).joined(separator: ", "))]") }
         if !detokenizeSkipIDs.isEmpty { add("detokenize_skip_ids", "[\(detokenizeSkipIDs.map(String.init).joined(separator: ", "))]") }
-        add("tokenizer", str(tokenizer.rawValue))
+        // Left out only when both sides have their own tokenizer and it is the default.
+        if sourceTokenizer == nil || targetTokenizer == nil || tokenizer != .whitespace {
+            add("tokenizer", str(tokenizer.rawValue))
+        }
+        if let t = sourceTokenizer { add("source_tokenizer", t.jsonText) }
+        if let t = targetTokenizer { add("target_tokenizer", t.jsonText) }
         let s = specialTokens
         let special = [("pad", s.pad), ("bos", s.bos), ("eos", s.eos), ("unk", s.unk)]
             .compactMap { k, v in v.map { "\"\(k)\": \($0)" } }
@@ -121,7 +137,7 @@ private struct ConfigReader {
     static let format2Keys: Set<String> = [
         "encoder_hidden_size", "bridge_input", "bridge_activation", "bridge_cell", "decoder_input_feed",
         "combine_activation", "decoder_embedding_activation", "output_projection_size", "source_append_eos",
-        "suppress_ids", "detokenize_skip_ids", "decoding_defaults",
+        "suppress_ids", "detokenize_skip_ids", "decoding_defaults", "source_tokenizer", "target_tokenizer",
     ]
 
     init(_ value: JSONValue, prefix: String = "") throws {

@@ -103,6 +103,8 @@ extension ModelConfig {
         if let k = decodingDefaults.beamSize, k < 1 || k > targetVocabSize {
             throw bad("decoding_defaults.beam_size must be between 1 and the target vocabulary size, found \(k)")
         }
+        if let t = sourceTokenizer { try t.validate(key: Side.source.key) }
+        if let t = targetTokenizer { try t.validate(key: Side.target.key) }
         if let m = decodingDefaults.minLength, m < 0 || m > DecodingOptions.maxGeneratedLength {
             throw bad("decoding_defaults.min_length must be between 0 and \(DecodingOptions.maxGeneratedLength), found \(m)")
         }

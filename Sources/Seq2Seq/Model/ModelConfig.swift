@@ -114,7 +114,12 @@ public struct ModelConfig: Sendable, Equatable {
     public var suppressIDs: [Int]
     /// Target ids left out when output ids are turned into text (format 2).
     public var detokenizeSkipIDs: [Int]
+    /// Format 1's tokenizer, used by each side that has no tokenizer of its own.
     public var tokenizer: Tokenizer
+    /// The source side's own tokenizer (format 2's `source_tokenizer`); nil means `tokenizer`.
+    public var sourceTokenizer: TokenizerConfig?
+    /// The target side's own tokenizer (format 2's `target_tokenizer`); nil means `tokenizer`.
+    public var targetTokenizer: TokenizerConfig?
     public var specialTokens: SpecialTokens
     /// Decoding options used when the caller does not set them (format 2).
     public var decodingDefaults: DecodingDefaults
@@ -131,7 +136,8 @@ public struct ModelConfig: Sendable, Equatable {
                 decoderInputFeed: InputFeed? = nil, combineActivation: Activation = .tanh,
                 decoderEmbeddingActivation: Activation = .none, outputProjectionSize: Int? = nil,
                 sourceAppendEOS: Bool = false, suppressIDs: [Int] = [], detokenizeSkipIDs: [Int] = [],
-                decodingDefaults: DecodingDefaults = DecodingDefaults()) {
+                decodingDefaults: DecodingDefaults = DecodingDefaults(),
+                sourceTokenizer: TokenizerConfig? = nil, targetTokenizer: TokenizerConfig? = nil) {
         self.formatVersion = 1
         self.cell = cell
         self.sourceVocabSize = sourceVocabSize
@@ -159,6 +165,8 @@ public struct ModelConfig: Sendable, Equatable {
         self.tokenizer = tokenizer
         self.specialTokens = specialTokens
         self.decodingDefaults = decodingDefaults
+        self.sourceTokenizer = sourceTokenizer
+        self.targetTokenizer = targetTokenizer
         if usesFormat2 { formatVersion = 2 }
     }
 
@@ -169,7 +177,7 @@ public struct ModelConfig: Sendable, Equatable {
             || decoderEmbeddingActivation != .none || outputProjectionSize != nil || sourceAppendEOS
             || !suppressIDs.isEmpty || !detokenizeSkipIDs.isEmpty || specialTokens.pad == nil
             || specialTokens.unk == nil || specialTokens.bos == specialTokens.eos
-            || decodingDefaults != DecodingDefaults()
+            || decodingDefaults != DecodingDefaults() || sourceTokenizer != nil || targetTokenizer != nil
     }
 
     /// `He`: the encoder's hidden size per direction.

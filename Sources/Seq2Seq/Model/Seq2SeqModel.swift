@@ -104,20 +104,32 @@ public final class Seq2SeqModel: Sendable {
 
     /// Source token ids for `text`: the model's tokenizer, then `source.vocab`; unknown tokens map to `unk`.
     ///
-    /// - Throws: `invalidInput` when the model has no source vocabulary.
+    /// - Throws: `invalidInput` when the model has no source vocabulary, or when its source tokenizer is a
+    ///   subword kind (`sentencepiece`, `bpe`), which the `Seq2SeqText` library applies (`ModelText`).
     public func sourceIDs(for text: String) throws -> [Int] {
-        guard let vocab = sourceVocabulary else {
-            throw Seq2SeqError.invalidInput("the model has no source.vocab, so text input cannot be tokenized")
-        }
-        return try ids(Tokenization.split(text, with: config.tokenizer), vocab, side: "source")
+        try coreTokens(text, side: .source)
     }
 
     /// Target token ids for `text` (for scoring), like `sourceIDs(for:)` with `target.vocab`.
     public func targetIDs(for text: String) throws -> [Int] {
-        guard let vocab = targetVocabulary else {
-            throw Seq2SeqError.invalidInput("the model has no target.vocab, so target text cannot be tokenized")
+        try coreTokens(text, side: .target)
+    }
+
+    private func coreTokens(_ text: String, side: ModelConfig.Side) throws -> [Int] {
+        let tokenizer = config.tokenizer(for: side)
+        let kind: ModelConfig.Tokenizer
+        switch tokenizer.kind {
+        case .whitespace: kind = .whitespace
+        case .characters: kind = .characters
+        case .sentencepiece, .bpe:
+            throw Seq2SeqError.invalidInput("the model's \(side.key) is \(tokenizer.kind.rawValue); text for it is tokenized by the Seq2SeqText library (ModelText), or give token ids")
         }
-        return try ids(Tokenization.split(text, with: config.tokenizer), vocab, side: "target")
+        guard let vocab = side == .source ? sourceVocabulary : targetVocabulary else {
+            throw Seq2SeqError.invalidInput(side == .source
+                ? "the model has no source.vocab, so text input cannot be tokenized"
+                : "the model has no target.vocab, so target text cannot be tokenized")
+        }
+        return try ids(Tokenization.split(text, with: kind), vocab, side: side.rawValue)
     }
 
     /// Token ids; unknown tokens map to `unk`, or are an error naming the token when the model has none.
@@ -137,12 +149,14 @@ public final class Seq2SeqModel: Sendable {
         return ids.map { vocab.token(for: $0) ?? "<\($0)>" }
     }
 
-    /// `ids` detokenized: tokens joined by the model's tokenizer rule, or the ids themselves without a vocabulary.
-    /// Ids in the configuration's `detokenize_skip_ids` are left out.
+    /// `ids` detokenized: tokens joined by the target tokenizer's rule, or the ids themselves without a
+    /// vocabulary. Ids in the configuration's `detokenize_skip_ids` are left out. A subword target tokenizer
+    /// (`sentencepiece`, `bpe`) is applied by the `Seq2SeqText` library (`ModelText.detokenize`); here its
+    /// pieces are joined by spaces as they are.
     public func detokenize(_ ids: [Int]) -> String {
         let ids = config.detokenizeSkipIDs.isEmpty ? ids : ids.filter { !config.detokenizeSkipIDs.contains($0) }
         guard let tokens = targetTokens(for: ids) else { return ids.map(String.init).joined(separator: " ") }
-        return Tokenization.join(tokens, with: config.tokenizer)
+        return Tokenization.join(tokens, with: config.tokenizer(for: .target).kind == .characters ? .characters : .whitespace)
     }
 
     /// Bytes of float32 weights the engine reads (after conversion).

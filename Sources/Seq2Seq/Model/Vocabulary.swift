@@ -76,7 +76,7 @@ public enum Tokenization {
 }
 
 /// Reads a whole (small) file; errors name the path.
-func readFile(_ path: String) throws -> [UInt8] {
+package func readFile(_ path: String) throws -> [UInt8] {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below like any non-regular file.
     let fd = open(path, O_RDONLY | O_NONBLOCK)
     guard fd >= 0 else {
