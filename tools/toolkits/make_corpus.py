@@ -16,6 +16,13 @@ Splits (written to OUT_DIR):
   dict.tsv          source word -> target words (reference only)
 Also .trg copies of every .tgt file (JoeyNMT wants <prefix>.<lang> with lang trg).
 
+OUT_DIR/raw/ holds a raw-text variant for the SentencePiece model (its own seed, the
+same dictionary): train (4000), dev (100), test (200) .src/.tgt/.trg where a few words
+are spelled with accents (á, é, ü, ø, ñ, ï), the first word is capitalized, a comma may
+follow a word and every sentence ends in ".", "?" or "!" (the target keeps the same
+final mark, capitalizes its own first word and has no comma). Test lines are
+distinct from training lines. No held-out words here.
+
 Text is ASCII lowercase letters and single spaces only, no empty lines and no
 leading/trailing spaces, so the tutorial's normalizeString leaves it unchanged.
 
@@ -96,8 +103,51 @@ def main():
     with open(os.path.join(args.out, "dict.tsv"), "w", encoding="utf-8") as f:
         for w in src_words + unseen:
             f.write(f"{w}\t{' '.join(mapping[w])}\t{'unseen' if w in unseen else 'train'}\n")
+    write_raw(args, src_words, mapping)
     print(f"wrote {args.out}: 40 source words, {len(set(sum(mapping.values(), [])))} target words, "
           f"held-out words {unseen} in test rows {[r + 1 for r in unk_rows]}")
+
+
+ACCENTS = {"a": "á", "e": "é", "u": "ü", "o": "ø", "n": "ñ", "i": "ï"}
+
+
+def accent(word, k):
+    """Spell a word with one accented letter (deterministic from k)."""
+    letters = [i for i, c in enumerate(word) if c in ACCENTS]
+    i = letters[k % len(letters)]
+    return word[:i] + ACCENTS[word[i]] + word[i + 1:]
+
+
+def write_raw(args, src_words, mapping):
+    rng = random.Random(args.seed + 1)
+    src_spell = {w: (accent(w, i) if i % 8 == 5 else w) for i, w in enumerate(src_words)}
+    tgt_words = sorted({t for w in src_words for t in mapping[w]})
+    tgt_spell = {t: (accent(t, i) if i % 7 == 2 else t) for i, t in enumerate(tgt_words)}
+
+    def pair():
+        ws = [rng.choice(src_words) for _ in range(rng.randint(3, 10))]
+        mark = rng.choice(".?!")
+        src = [src_spell[w] for w in ws]
+        if len(src) > 4 and rng.random() < 0.4:
+            k = rng.randrange(1, len(src) - 1)
+            src[k] += ","
+        tgt = [tgt_spell[t] for w in reversed(ws) for t in mapping[w]]
+        cap = lambda xs: [xs[0][0].upper() + xs[0][1:]] + xs[1:]
+        return " ".join(cap(src)) + mark, " ".join(cap(tgt)) + mark
+
+    os.makedirs(os.path.join(args.out, "raw"), exist_ok=True)
+    seen = set()
+    for name, n in (("train", 4000), ("dev", 100), ("test", 200)):
+        pairs = []
+        while len(pairs) < n:
+            p = pair()
+            if name == "test" and p[0] in seen:
+                continue
+            seen.add(p[0])
+            pairs.append(p)
+        for ext, idx in (("src", 0), ("tgt", 1), ("trg", 1)):
+            with open(os.path.join(args.out, "raw", f"{name}.{ext}"), "w", encoding="utf-8") as f:
+                f.write("".join(p[idx] + "\n" for p in pairs))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 # Train one tiny JoeyNMT 2.3.0 recurrent model on the synthetic corpus and record what
 # `python -m joeynmt translate` prints (greedy, batch size 1) into Tests/Fixtures/toolkits/NAME.
 #
-#   tools/toolkits/train_joeynmt.sh NAME      NAME in: joey_lstm_luong, joey_gru_bahdanau_nofeed
+#   tools/toolkits/train_joeynmt.sh NAME      NAME in: joey_lstm_luong, joey_gru_bahdanau_nofeed, joey_spm
+# joey_spm uses the raw-text corpus ($CORPUS/raw) with SentencePiece models on both sides
+# (trained here with the sentencepiece package of the joey venv) and translates raw text.
 # Env: VENVS (/work/venvs), WORK (/work/toolkits), CORPUS ($WORK/corpus),
 #      EPOCHS (default per model), FIXTURES (repo Tests/Fixtures/toolkits)
 set -euo pipefail
@@ -63,8 +65,48 @@ case $NAME in
     input_feeding: false
     init_hidden: bridge"
     EPOCHS=${EPOCHS:-8} ;;
+  joey_spm)
+    MODEL="  encoder:
+    type: recurrent
+    rnn_type: gru
+    embeddings: {embedding_dim: 32}
+    hidden_size: 32
+    bidirectional: true
+    num_layers: 1
+    dropout: 0.1
+  decoder:
+    type: recurrent
+    rnn_type: gru
+    embeddings: {embedding_dim: 32}
+    hidden_size: 64
+    num_layers: 1
+    dropout: 0.1
+    hidden_dropout: 0.1
+    attention: luong
+    input_feeding: true
+    init_hidden: bridge"
+    EPOCHS=${EPOCHS:-10} ;;
   *) echo "unknown model $NAME" >&2; exit 2 ;;
 esac
+
+DATA=$CORPUS
+SRC_CFG="{lang: src, level: word, lowercase: false, voc_limit: 100, voc_min_freq: 1}"
+TRG_CFG="{lang: trg, level: word, lowercase: false, voc_limit: 100, voc_min_freq: 1}"
+if [ "$NAME" = joey_spm ]; then
+  DATA=$CORPUS/raw
+  mkdir -p "$D/spm"
+  "$PY" - "$DATA" "$D/spm" <<'PYEOF'
+import sys, sentencepiece as spm
+data, out = sys.argv[1], sys.argv[2]
+for side, size in (("src", 100), ("trg", 150)):
+    spm.SentencePieceTrainer.train(input=f"{data}/train.{side}", model_prefix=f"{out}/spm_{side}",
+                                   vocab_size=size, model_type="unigram", character_coverage=1.0,
+                                   hard_vocab_limit=False, random_seed=1, num_threads=1,
+                                   minloglevel=2)
+PYEOF
+  SRC_CFG="{lang: src, level: bpe, tokenizer_type: sentencepiece, tokenizer_cfg: {model_file: $D/spm/spm_src.model}, lowercase: false, voc_limit: 1000, voc_min_freq: 1}"
+  TRG_CFG="{lang: trg, level: bpe, tokenizer_type: sentencepiece, tokenizer_cfg: {model_file: $D/spm/spm_trg.model}, lowercase: false, voc_limit: 1000, voc_min_freq: 1}"
+fi
 
 write_cfg() {  # $1 = file, $2 = return_prob
 cat > "$1" <<YAML
@@ -74,12 +116,12 @@ model_dir: $D/model
 use_cuda: false
 random_seed: 1
 data:
-  train: $CORPUS/train
-  dev: $CORPUS/dev
-  test: $CORPUS/test
+  train: $DATA/train
+  dev: $DATA/dev
+  test: $DATA/test
   dataset_type: plain
-  src: {lang: src, level: word, lowercase: false, voc_limit: 100, voc_min_freq: 1}
-  trg: {lang: trg, level: word, lowercase: false, voc_limit: 100, voc_min_freq: 1}
+  src: $SRC_CFG
+  trg: $TRG_CFG
 testing:
   beam_size: 1
   max_output_length: 50
@@ -91,6 +133,11 @@ testing:
 training:
   optimizer: adam
   learning_rate: 0.003
+  # JoeyNMT 2.3.0 raises "Invalid scheduler" when no scheduling is given (builders.py:
+  # build_scheduler has no None branch), so use plateau with a patience that never triggers.
+  scheduling: plateau
+  patience: 1000
+  decrease_factor: 0.5
   batch_size: 32
   batch_type: sentence
   epochs: $EPOCHS
@@ -114,10 +161,11 @@ T0=$(date +%s)
 nice -n 10 "$PY" -m joeynmt train config.yaml --skip-test > train.log 2>&1
 T1=$(date +%s)
 M=$D/model
-cp "$CORPUS/test.src" "$OUT/test.src"
-cp "$CORPUS/test.tgt" "$OUT/reference.tgt"
+cp "$DATA/test.src" "$OUT/test.src"
+cp "$DATA/test.tgt" "$OUT/reference.tgt"
 cp "$M/config.yaml" "$OUT/config.yaml"
 cp "$M/src_vocab.txt" "$M/trg_vocab.txt" "$OUT/"
+if [ "$NAME" = joey_spm ]; then cp "$M/spm_src.model" "$M/spm_trg.model" "$OUT/"; fi   # copied to model_dir by JoeyNMT
 cp -L "$M/best.ckpt" "$OUT/best.ckpt"            # best.ckpt is a symlink to {step}.ckpt
 BEST=$(readlink "$M/best.ckpt")
 
@@ -136,7 +184,11 @@ fi
 ACC=$("$PY" "$HERE/fixture_tools.py" accuracy "$OUT/toolkit.out" "$OUT/reference.tgt")
 TORCH=$("$PY" -c 'import torch; print(torch.__version__)')
 STEPS=$("$PY" -c 'import sys, torch; print(torch.load(sys.argv[1], map_location="cpu")["stats_state"]["steps"])' "$OUT/best.ckpt")
-"$PY" "$HERE/fixture_tools.py" meta "$OUT/meta.json" \
+EXTRA=()
+if [ "$NAME" = joey_spm ]; then
+  EXTRA=('sentencepiece=["spm_src.model / spm_trg.model: unigram models trained by this script (sentencepiece '"$("$PY" -c 'import sentencepiece; print(sentencepiece.__version__)')"', vocab_size 100 / 150, character_coverage 1.0, default nmt_nfkc normalization) on raw/train.src / raw/train.trg; JoeyNMT copies them into model_dir", "test.src is RAW text (capitals, punctuation, accents); toolkit.out is RAW text", "source: line.rstrip(), then SentencePieceProcessor.encode(out_type=str) AFTER JoeyNMT called spm.SetVocabulary(src_vocab ids->pieces) (tokenizers.py set_vocab), so pieces missing from src_vocab.txt are split further; piece -> id via src_vocab.txt (NOT the spm ids); </s> appended", "output: ids -> pieces via trg_vocab.txt, cut at </s>, specials removed, spm_trg.decode(pieces) (after SetVocabulary(trg_vocab)), then U+2581 -> space and strip()", "vocab files list pieces (with U+2581) in JoeyNMT order: specials, then frequency desc, ties alphabetical"]')
+fi
+"$PY" "$HERE/fixture_tools.py" meta "$OUT/meta.json" "${EXTRA[@]}" \
   toolkit=JoeyNMT version=2.3.0 torch="$TORCH" model="$NAME" checkpoint=best.ckpt \
   "checkpoint_source=$BEST (model_dir/best.ckpt symlink, copied as a real file)" \
   epochs=$EPOCHS "best_checkpoint_step=$STEPS" "training_seconds=$((T1-T0))" \

@@ -1,5 +1,6 @@
 import Foundation
 import Seq2Seq
+import Seq2SeqText
 
 /// A toolkit's model in MODEL.md's terms, ready to be written as a model directory: the configuration, every
 /// tensor by MODEL.md's name, and the vocabularies (line `i` is id `i`).
@@ -15,6 +16,21 @@ public struct ConvertedModel: Sendable {
     public var targetVocabulary: [String]
     /// Notes for the user: what was mapped how, and the toolkit behaviours that differ (printed by the CLI).
     public var notes: [String]
+    /// The subword models the toolkit applies around the model, copied into the directory when written.
+    public var subwordFiles: [SubwordFile] = []
+
+    /// A converted model from its parts.
+    public init(toolkit: String, origin: String, config: ModelConfig, tensors: [(name: String, tensor: DenseTensor)],
+                sourceVocabulary: [String], targetVocabulary: [String], notes: [String], subwordFiles: [SubwordFile] = []) {
+        self.toolkit = toolkit
+        self.origin = origin
+        self.config = config
+        self.tensors = tensors
+        self.sourceVocabulary = sourceVocabulary
+        self.targetVocabulary = targetVocabulary
+        self.notes = notes
+        self.subwordFiles = subwordFiles
+    }
 
     /// A human-readable account of what was found: toolkit, cell, layers, sizes, attention, bridge,
     /// vocabularies, parameters, then the notes.
@@ -38,6 +54,9 @@ public struct ConvertedModel: Sendable {
         if let k = c.decodingDefaults.beamSize { decoding.append("default beam size \(k)") }
         if let m = c.decodingDefaults.minLength { decoding.append("default min length \(m)") }
         if !decoding.isEmpty { lines.append("decoding: " + decoding.joined(separator: "; ")) }
+        for f in subwordFiles {
+            lines.append("\(f.side.rawValue) text: \(f.tokenizer.kind.rawValue) from \(f.path)")
+        }
         lines.append("parameters: \(c.parameterCount.formatted())")
         return (lines + notes.map { "note: \($0)" }).joined(separator: "\n")
     }
@@ -64,6 +83,13 @@ public struct ConvertedModel: Sendable {
             }
             try write(Data(vocab.map { $0 + "\n" }.joined().utf8), "\(side).vocab")
         }
+        var config = config
+        for f in subwordFiles {
+            let t = try ModelText.installSubwordFile(from: f.path, side: f.side, tokenizer: f.tokenizer, into: directory)
+            if f.side == .source { config.sourceTokenizer = t } else { config.targetTokenizer = t }
+            config.formatVersion = 2
+        }
+        try config.validate()
         try write(Data(config.jsonText.utf8), "config.json")
         try write(SafeTensorsWriter.data(tensors, metadata: ["converted_from": toolkit]), "model.safetensors")
         return try Seq2SeqModel(directory: directory)
