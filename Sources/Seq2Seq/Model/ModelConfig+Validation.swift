@@ -103,6 +103,11 @@ extension ModelConfig {
         if let k = decodingDefaults.beamSize, k < 1 || k > targetVocabSize {
             throw bad("decoding_defaults.beam_size must be between 1 and the target vocabulary size, found \(k)")
         }
+        // MODEL.md: with suppressed ids the beam may not exceed the ids a search can choose; a default beam that
+        // breaks this could never be used.
+        if let k = decodingDefaults.beamSize, !suppressIDs.isEmpty, k > choosableTokens {
+            throw bad("decoding_defaults.beam_size \(k) exceeds the \(choosableTokens) ids a search may choose (the target vocabulary less suppress_ids and eos)")
+        }
         if let m = decodingDefaults.minLength, m < 0 || m > DecodingOptions.maxGeneratedLength {
             throw bad("decoding_defaults.min_length must be between 0 and \(DecodingOptions.maxGeneratedLength), found \(m)")
         }
