@@ -62,6 +62,9 @@ struct GoldenCase {
         }
         if has("text_inputs.txt") { try checkTextOutput(model, options: greedy) }
         if has("bad_inputs.jsonl") { try checkBadInputs(model, options: greedy) }
+        if has("bad_score_inputs.jsonl") { try checkBadScore(model) }
+        if has("bad_text_inputs.txt") { try checkBadText(model, options: greedy) }
+        if has("expected_defaults.jsonl") { try checkDefaults(model) }
     }
 
     func options(_ d: JSONValue, attention: Bool) -> DecodingOptions {
@@ -153,6 +156,69 @@ struct GoldenCase {
                 compare(e, try t.translate([ids], options: options)[0].best, gaps: e["gaps"]?.doubles, margin: nil,
                         at: "\(name) bad_inputs line \(i + 1)")
             }
+        }
+    }
+
+    /// `seq2seq score` lines with malformed or untokenizable entries: refused one by one, the rest scored.
+    func checkBadScore(_ model: Seq2SeqModel) throws {
+        let raw = try String(contentsOf: file("bad_score_inputs.jsonl"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        let exp = try Fixtures.jsonLines(file("expected_bad_score.jsonl"))
+        try #require(raw.count == exp.count)
+        for (i, (line, e)) in zip(raw, exp).enumerated() {
+            let parsed = Result { try Array(line.utf8).withUnsafeBytes { try Requests.scorePair($0, model: model) } }
+            if e["error"]?.bool == true {
+                #expect(throws: Seq2SeqError.self, "\(name) bad score line \(i + 1) should be refused") { try parsed.get() }
+                continue
+            }
+            let pair = try parsed.get()
+            let got = try Translator(model: model).score(sources: [pair.source], targets: [pair.target])[0]
+            let want = e["token_log_probs"]!.doubles!
+            try #require(got.tokenLogProbs.count == want.count, "\(name) bad score line \(i + 1)")
+            if let worst = maxDifference(got.tokenLogProbs, want) {
+                #expect(worst.diff <= Tolerance.logProb, "\(name) bad score line \(i + 1): token \(worst.index + 1) off by \(worst.diff)")
+            }
+        }
+    }
+
+    /// Text lines whose tokens are not all in the vocabulary (a model without unk): those lines are refused,
+    /// the others translated and detokenized as expected.
+    func checkBadText(_ model: Seq2SeqModel, options: DecodingOptions) throws {
+        let text = try String(contentsOf: file("bad_text_inputs.txt"), encoding: .utf8)
+        let expected = try String(contentsOf: file("expected_bad_text_output.txt"), encoding: .utf8)
+        let inputs = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        let want = expected.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        let errors = Set(spec["bad_text_error_lines"]?.ints ?? [])
+        try #require(inputs.count == want.count && !errors.isEmpty)
+        let t = translator(model, spec["greedy"]!)
+        for (i, (line, w)) in zip(inputs, want).enumerated() {
+            if errors.contains(i + 1) {
+                #expect(throws: Seq2SeqError.self, "\(name) bad text line \(i + 1) should be refused") {
+                    try model.sourceIDs(for: line)
+                }
+                continue
+            }
+            let out = try t.translate([model.sourceIDs(for: line)], options: options)
+            #expect(model.detokenize(out[0].best.ids) == w, "\(name) bad text line \(i + 1)")
+        }
+    }
+
+    /// decoding_defaults: the model's beam size and min length, as a front end uses them when the caller
+    /// gives none (what the command line does without --beam-size and --min-length).
+    func checkDefaults(_ model: Seq2SeqModel) throws {
+        let d = spec["defaults"]!
+        let defaults = model.config.decodingDefaults
+        #expect(defaults.beamSize == d["beam_size"]?.int && (defaults.minLength ?? 0) == d["min_length"]?.int,
+                "\(name): config decoding_defaults \(defaults) differ from the case's \(d)")
+        let options = DecodingOptions(beamSize: defaults.beamSize ?? 5, maxLength: d["max_length"]?.int,
+                                      minLength: defaults.minLength ?? 0, returnAttention: true)
+        let src = try sources(model, Fixtures.jsonLines(file("inputs.jsonl")))
+        let exp = try Fixtures.jsonLines(file("expected_defaults.jsonl"))
+        let out = try translator(model, d).translate(src, options: options)
+        try #require(out.count == exp.count)
+        for (i, (e, o)) in zip(exp, out).enumerated() {
+            compare(e["n_best"]!.array![0], o.best, gaps: nil, margin: e["margin"]?.double,
+                    at: "\(name) decoding_defaults line \(i + 1)")
         }
     }
 
