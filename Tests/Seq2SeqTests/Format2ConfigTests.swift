@@ -180,6 +180,18 @@ struct Format2ConfigTests {
         #expect(throws: Never.self) { try DecodingOptions(beamSize: 1).validate(for: config) }
     }
 
+    @Test("source_append_eos: the appended eos counts toward the source length limit")
+    func sourceLimitCountsEOS() throws {
+        let c = try ModelConfig.parse(json: Self.text(Self.base()))
+        let dir = try makeRandomModel(c, seed: 9)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try Seq2SeqModel(directory: dir)
+        let limit = DecodingOptions.maxSourceLength
+        #expect(throws: Never.self) { try model.validate(source: Array(repeating: 5, count: limit - 1)) }
+        #expect(throws: Seq2SeqError.self) { try model.validate(source: Array(repeating: 5, count: limit)) }
+        #expect(model.encoderInputs([[5, 6]]) == [[5, 6, c.specialTokens.eos]])
+    }
+
     /// A model directory with random weights for `written`, whose config.json then says `claimed`.
     static func mismatched(written: ModelConfig, claimed: ModelConfig, _ words: [String],
                            sourceLocation: SourceLocation = #_sourceLocation) throws {
