@@ -1,5 +1,6 @@
 import Foundation
 import Seq2Seq
+import Seq2SeqReference
 import Testing
 
 /// Golden cases computed by PyTorch (see Tests/Fixtures/golden/README.md and ../shared/fixtures/README.md),
@@ -28,6 +29,38 @@ struct GoldenTests {
     func own(_ name: String) throws {
         try GoldenCase(Fixtures.ownDirectory.appendingPathComponent(name)).check()
     }
+
+    /// The naive reference against PyTorch directly on the format-2 cases (the parity grid compares it with the
+    /// engine): greedy, beam and scores.
+    @Test("Format-2 case: the naive reference matches PyTorch too",
+          arguments: Fixtures.ownCases.filter { (try? GoldenCase($0).isFormat2) == true }.map(\.lastPathComponent))
+    func referenceFormat2(_ name: String) throws {
+        let golden = try GoldenCase(Fixtures.ownDirectory.appendingPathComponent(name))
+        let model = try Seq2SeqModel(directory: golden.file("model").path)
+        let reference = ReferenceTranslator(model: model)
+        let src = try golden.sources(model, Fixtures.jsonLines(golden.file("inputs.jsonl")))
+        let greedy = try reference.translate(src, options: golden.options(golden.spec["greedy"]!, attention: true))
+        for (i, (e, o)) in zip(try Fixtures.jsonLines(golden.file("expected_greedy.jsonl")), greedy).enumerated() {
+            golden.compare(e, o.best, gaps: e["gaps"]?.doubles, margin: nil, at: "\(name) reference greedy line \(i + 1)")
+        }
+        let beam = try reference.translate(src, options: golden.options(golden.spec["beam"]!, attention: true))
+        for (i, (e, o)) in zip(try Fixtures.jsonLines(golden.file("expected_beam.jsonl")), beam).enumerated() {
+            for (k, (eh, oh)) in zip(e["n_best"]!.array!, o.hypotheses).enumerated() {
+                if !golden.compare(eh, oh, gaps: nil, margin: e["margin"]?.double,
+                                   at: "\(name) reference beam line \(i + 1) hypothesis \(k + 1)") { break }
+            }
+        }
+        let lines = try Fixtures.jsonLines(golden.file("score_inputs.jsonl"))
+        let scores = try reference.score(sources: lines.map { $0["source_ids"]!.ints! }, targets: lines.map { $0["target_ids"]!.ints! })
+        for (i, (e, o)) in zip(try Fixtures.jsonLines(golden.file("expected_score.jsonl")), scores).enumerated() {
+            let want = e["token_log_probs"]!.doubles!
+            if let worst = maxDifference(o.tokenLogProbs, want) {
+                #expect(worst.diff <= Tolerance.logProb, "\(name) reference score line \(i + 1): off by \(worst.diff)")
+            } else {
+                Issue.record("\(name) reference score line \(i + 1): \(o.tokenLogProbs.count) values, expected \(want.count)")
+            }
+        }
+    }
 }
 
 /// Tolerances of the fixtures' README.
@@ -48,6 +81,8 @@ struct GoldenCase {
     }
 
     func file(_ name: String) -> URL { dir.appendingPathComponent(name) }
+    /// A valid case whose config says format_version 2.
+    var isFormat2: Bool { spec["kind"]?.string == "valid" && spec["config"]?["format_version"]?.int == 2 }
     func has(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
 
     func check() throws {
