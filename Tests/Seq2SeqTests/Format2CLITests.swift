@@ -86,6 +86,14 @@ struct Format2CLITests {
         #expect((try run(["--min-length", "0"])) != defaults, "the default min_length changes nothing here")
     }
 
+    @Test("inspect shows absent special tokens and the format-2 settings")
+    func inspect() throws {
+        let r = try CLITests.run(["inspect", "--model", Self.g22])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("pad none") && r.stdout.contains("unk none") && !r.stdout.contains("Optional("), "\(r.stdout)")
+        #expect(r.stdout.contains("source_append_eos") && r.stdout.contains("suppress_ids"))
+    }
+
     @Test("detokenize_skip_ids: left out of text output, kept in the JSONL ids and tokens")
     func detokenizeSkip() throws {
         let model = try Seq2SeqModel(directory: Self.g23)
