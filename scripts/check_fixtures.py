@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """(A copy of ../shared/fixtures/check.py, kept so the repository's own golden cases can be checked
-through the command line in a clone without ../shared.)
+through the command line in a clone without ../shared; extended for format 2 with two optional steps:
+`expected_defaults.jsonl` (the CLI run without --beam-size/--min-length/--n-best/--length-penalty, so the
+model's decoding_defaults apply) and `bad_text_inputs.txt` (--format text with line errors).)
 
 Run a seq2seq engine's command line over a fixture directory and compare with the expectations.
 
@@ -300,6 +302,54 @@ def check_bad_inputs(cli, case_dir, case, ctx, timeout):
             cmp_hyp(e, o, ctx, w, gaps=e.get("gaps"))
 
 
+def check_defaults(cli, case_dir, case, ctx, timeout):
+    """decoding_defaults: translate inputs.jsonl giving no --beam-size, --min-length, --n-best or
+    --length-penalty; the model's defaults apply (case["defaults"] holds them and the expectations' options)."""
+    where = "decoding_defaults"
+    cmd = [cli, "translate", "--model", os.path.join(case_dir, "model"), "--format", "jsonl", "--attention",
+           "--input", os.path.join(case_dir, "inputs.jsonl")]
+    d = case["defaults"]
+    cmd += decode_flags({"max_length": d.get("max_length"), "batch_size": d.get("batch_size")})
+    r = run_cli(cmd, timeout)
+    if "fail" in r:
+        raise Problem(f"{where}: {r['fail']}")
+    if r["rc"] != 0:
+        raise Problem(f"{where}: {rc_text(r['rc'])}; stderr: {r['err'].strip()[:200]!r}")
+    exp = read_jsonl(os.path.join(case_dir, "expected_defaults.jsonl"))
+    got = parse_lines(out_lines(r["out"]), where)
+    if len(got) != len(exp):
+        raise Problem(f"{where}: {len(got)} output lines for {len(exp)} input lines")
+    for i, (e, o) in enumerate(zip(exp, got), 1):
+        cmp_hyp(e["n_best"][0], o, ctx, f"{where} line {i} (beam {d['beam_size']}, min {d['min_length']})",
+                margin=e.get("margin"))
+
+
+def check_bad_text(cli, case_dir, case, timeout):
+    """--format text with lines that cannot be tokenized: each is reported on stderr naming its line and
+    answered by an empty output line; the other lines are translated; exit status 1."""
+    where = "bad text format"
+    cmd = [cli, "translate", "--model", os.path.join(case_dir, "model"), "--format", "text", "--beam-size", "1",
+           "--input", os.path.join(case_dir, "bad_text_inputs.txt")] + decode_flags(case["greedy"])
+    r = run_cli(cmd, timeout)
+    if "fail" in r:
+        raise Problem(f"{where}: {r['fail']}")
+    if r["rc"] != 1:
+        raise Problem(f"{where}: {rc_text(r['rc'])}, expected exit status 1; stderr: {r['err'].strip()[:200]!r}")
+    with open(os.path.join(case_dir, "expected_bad_text_output.txt"), encoding="utf-8") as f:
+        exp = f.read().split("\n")[:-1]
+    got = r["out"].split("\n")
+    if got and got[-1] == "":
+        got.pop()
+    if len(got) != len(exp):
+        raise Problem(f"{where}: {len(got)} output lines, expected {len(exp)}")
+    for i, (a, b) in enumerate(zip(exp, got), 1):
+        if a != b.rstrip("\r"):
+            raise Problem(f"{where} line {i}: {b[:80]!r}, expected {a[:80]!r}")
+    for n in case.get("bad_text_error_lines", []):
+        if not re.search(r"(?<!\d)%d(?!\d)" % n, r["err"]):
+            raise Problem(f"{where}: stderr does not name line {n}: {r['err'].strip()[:200]!r}")
+
+
 def check_text_format(cli, case_dir, case, timeout):
     where = "text format"
     cmd = [cli, "translate", "--model", os.path.join(case_dir, "model"), "--format", "text", "--beam-size", "1",
@@ -337,6 +387,10 @@ def check_valid(cli, case_dir, case, args):
         steps.append(("textfmt", lambda: check_text_format(cli, case_dir, case, args.timeout)))
     if "bad_inputs.jsonl" in files:
         steps.append(("bad", lambda: check_bad_inputs(cli, case_dir, case, ctx, args.timeout)))
+    if "expected_defaults.jsonl" in files:
+        steps.append(("defaults", lambda: check_defaults(cli, case_dir, case, ctx, args.timeout)))
+    if "bad_text_inputs.txt" in files:
+        steps.append(("badtext", lambda: check_bad_text(cli, case_dir, case, args.timeout)))
     if "bad_score_inputs.jsonl" in files:
         steps.append(("badscore", lambda: check_score(cli, case_dir, "bad_score_inputs.jsonl",
                                                       "expected_bad_score.jsonl", ctx, "bad score inputs",

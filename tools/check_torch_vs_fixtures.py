@@ -4,7 +4,8 @@
     /work/venv/bin/python tools/check_torch_vs_fixtures.py [FIXTURES_DIR ...] [--only SUBSTR] [-v]
 
 Default FIXTURES_DIR: ../shared/fixtures (the shared golden set) and Tests/Fixtures/golden.
-For every valid case: greedy, beam (n_best, scores), scoring, text inputs and bad inputs are recomputed
+For every valid case: greedy, beam (n_best, scores), scoring, text inputs and bad inputs (and, for format 2,
+the decoding_defaults beam, bad score lines and bad text lines) are recomputed
 in float64 and compared as check.py does (ids exact unless a recorded gap/margin < 1e-3, log-probs
 within 2e-4, attention within 1e-4). Invalid cases must be refused by load_model_dir.
 Prints one line per case and ends with `N passed, M failed`.
@@ -152,7 +153,7 @@ def check_case(case_dir, stats):
         for i, (ln, ex) in enumerate(zip(lines, exp_lines), 1):
             src = st.encode_text(ln, vs, cfg)
             r = st.greedy(model, src, max_length=g.get("max_length"), min_length=g.get("min_length") or 0)
-            out = st.detokenize([vt[j] for j in r["ids"]], cfg.get("tokenizer", "whitespace"))
+            out = st.output_text(r["ids"], vt, cfg)
             if out != ex and min(r["gaps"]) >= TIE:
                 raise Fail(f"text output line {i}: {out!r} expected {ex!r}")
     if "bad_inputs.jsonl" in files:
@@ -178,6 +179,55 @@ def check_case(case_dir, stats):
                 g = case["greedy"]
                 got = st.greedy(model, src, max_length=g.get("max_length"), min_length=g.get("min_length") or 0)
                 cmp_hyp(e, got, f"bad_inputs line {i}", stats, gaps=e.get("gaps"))
+    if "expected_defaults.jsonl" in files:
+        d = case["defaults"]
+        dd = cfg.get("decoding_defaults") or {}
+        if (dd.get("beam_size", 5), dd.get("min_length", 0)) != (d["beam_size"], d["min_length"]):
+            raise Fail(f"case defaults {d} differ from the config's decoding_defaults {dd}")
+        for i, (inp, exp) in enumerate(zip(inputs, read_jsonl(os.path.join(case_dir, "expected_defaults.jsonl"))), 1):
+            hyps, _ = st.beam_search(model, inp["source_ids"], beam_size=d["beam_size"], n_best=1, length_penalty=1.0,
+                                     max_length=d.get("max_length"), min_length=d["min_length"])
+            cmp_hyp(exp["n_best"][0], hyps[0], f"defaults line {i}", stats, margin=exp.get("margin"))
+    if "bad_score_inputs.jsonl" in files:
+        exp = read_jsonl(os.path.join(case_dir, "expected_bad_score.jsonl"))
+        with open(os.path.join(case_dir, "bad_score_inputs.jsonl"), encoding="utf-8") as f:
+            raw = [ln for ln in f if ln.strip()]
+        for i, (ln, e) in enumerate(zip(raw, exp), 1):
+            try:
+                d = json.loads(ln)
+                src = d["source_ids"] if "source_ids" in d else st.encode_text(d["source"], vs, cfg)
+                tgt = d["target_ids"] if "target_ids" in d else st.encode_text(d["target"], vt, cfg)
+                ok = bool(src) and all(isinstance(x, int) and 0 <= x < cfg["source_vocab_size"] for x in src) and \
+                    all(isinstance(x, int) and 0 <= x < cfg["target_vocab_size"] for x in tgt)
+            except (ValueError, KeyError, TypeError):
+                ok = False
+            if ok == bool(e.get("error")):
+                raise Fail(f"bad score line {i}: refused={not ok} but expected {e}")
+            if ok:
+                got = st.score(model, src, tgt)
+                for a, c in zip(e["token_log_probs"], got["token_log_probs"]):
+                    if abs(a - c) > LP_TOL:
+                        raise Fail(f"bad score line {i}: {c} expected {a}")
+    if "bad_text_inputs.txt" in files:
+        with open(os.path.join(case_dir, "bad_text_inputs.txt"), encoding="utf-8", newline="") as f:
+            lines = f.read().split("\n")[:-1]
+        with open(os.path.join(case_dir, "expected_bad_text_output.txt"), encoding="utf-8", newline="") as f:
+            exp_lines = f.read().split("\n")[:-1]
+        errors = set(case.get("bad_text_error_lines", []))
+        g = case["greedy"]
+        for i, (ln, ex) in enumerate(zip(lines, exp_lines), 1):
+            try:
+                src = st.encode_text(ln, vs, cfg)
+            except ValueError:
+                src = None
+            if (src is None) != (i in errors):
+                raise Fail(f"bad text line {i}: refused={src is None}, expected refused={i in errors}")
+            if src is not None:
+                r = st.greedy(model, src, max_length=g.get("max_length"), min_length=g.get("min_length") or 0)
+                if st.output_text(r["ids"], vt, cfg) != ex:
+                    raise Fail(f"bad text line {i}: output differs from {ex!r}")
+            elif ex != "":
+                raise Fail(f"bad text line {i}: an error line must be answered by an empty line")
     return "", False
 
 

@@ -11,6 +11,7 @@ are model directories that MODEL.md says must be refused, with the words a good 
 Check the result with tools/check_torch_vs_fixtures.py (and the engine with shared/fixtures/check.py).
 """
 import argparse
+import copy
 import json
 import math
 import os
@@ -44,8 +45,18 @@ def dump_jsonl(path, rows):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
 
 
+def special_names(sp):
+    """id -> label of the special tokens present (format 2 may leave out pad and unk; with bos = eos the
+    later label wins)."""
+    names = {}
+    for key, label in (("pad", "<pad>"), ("bos", "<s>"), ("eos", "</s>"), ("unk", "<unk>")):
+        if sp.get(key) is not None:
+            names[sp[key]] = label
+    return names
+
+
 def synthetic_vocab(size, prefix, sp):
-    names = {sp["pad"]: "<pad>", sp["bos"]: "<s>", sp["eos"]: "</s>", sp["unk"]: "<unk>"}
+    names = special_names(sp)
     out, k = [], 0
     for i in range(size):
         if i in names:
@@ -57,7 +68,7 @@ def synthetic_vocab(size, prefix, sp):
 
 
 def char_vocab(chars, sp, size):
-    names = {sp["pad"]: "<pad>", sp["bos"]: "<s>", sp["eos"]: "</s>", sp["unk"]: "<unk>"}
+    names = special_names(sp)
     chars = list(chars)
     out = []
     for i in range(size):
@@ -75,14 +86,14 @@ def init_weights(model, seed, gain=1.6, out_gain=3.0, emb_std=1.0, bias_std=0.3)
             elif st.is_bias(name):
                 p.copy_(torch.randn(p.shape, generator=g) * bias_std)
             else:
-                k = out_gain if name.startswith("decoder.output") else gain
+                k = out_gain if name.startswith("decoder.output.") else gain
                 p.copy_(torch.randn(p.shape, generator=g) * (k / math.sqrt(p.shape[1])))
 
 
 def random_source(rng, cfg, lo=1, hi=12):
     """Random ids, never pad, bos or eos (unk may occur)."""
     sp = cfg["special_tokens"]
-    ok = [i for i in range(cfg["source_vocab_size"]) if i not in (sp["pad"], sp["bos"], sp["eos"])]
+    ok = [i for i in range(cfg["source_vocab_size"]) if i not in (sp.get("pad"), sp["bos"], sp["eos"])]
     return [rng.choice(ok) for _ in range(rng.randint(lo, hi))]
 
 
@@ -216,11 +227,106 @@ VALID = [
                   bridge="copy", attention="bahdanau", attention_size=8,
                   special_tokens={"pad": 3, "bos": 0, "eos": 1, "unk": 2}),
          dec=dict(batch_size=3), texts=["s0 s1 s2", "s7 s8", "nope s3"]),
+    # ---- format 2 (MODEL.md "Format version 2"): every new key and value is in at least one case below.
+    dict(name="g13_lstm_luong_general_copy_bi_enc2_he_half",
+         desc="format 2: copy bridge from a bidirectional 2-layer encoder, encoder_hidden_size = H/2 "
+              "(each decoder layer starts from [forward final; backward final] of its encoder layer, cells too)",
+         cfg=dict(cell="lstm", source_vocab_size=28, target_vocab_size=30, embedding_size=10, hidden_size=12,
+                  encoder_hidden_size=6, encoder_layers=2, decoder_layers=2, bidirectional_encoder=True,
+                  bridge="copy", attention="luong_general")),
+    dict(name="g14_lstm_bahdanau_linear_stacked_relu_bi_enc2_dec3",
+         desc="format 2: linear bridge, bridge_input stacked (Z = Le*D), bridge_activation relu, bridge_cell zeros "
+              "(lstm), bidirectional 2-layer encoder, 3-layer decoder, decoder_input_feed context (explicit)",
+         cfg=dict(cell="lstm", source_vocab_size=26, target_vocab_size=28, embedding_size=8, hidden_size=10,
+                  encoder_layers=2, decoder_layers=3, bidirectional_encoder=True, bridge="linear",
+                  bridge_input="stacked", bridge_activation="relu", bridge_cell="zeros", attention="bahdanau",
+                  attention_size=8, decoder_input_feed="context")),
+    dict(name="g15_lstm_luong_concat_linear_layer_none_celllinear_bi_he7",
+         desc="format 2: linear bridge, bridge_input layer, bridge_activation none, bridge_cell linear "
+              "(bridge_cell.{k} over [fwd; bwd] final cell states), encoder_hidden_size 7 != H 10 (bidirectional, "
+              "D 14), luong_concat with combine_activation none, decoder_input_feed previous_output (explicit)",
+         cfg=dict(cell="lstm", source_vocab_size=24, target_vocab_size=26, embedding_size=8, hidden_size=10,
+                  encoder_hidden_size=7, encoder_layers=2, decoder_layers=2, bidirectional_encoder=True,
+                  bridge="linear", bridge_input="layer", bridge_activation="none", bridge_cell="linear",
+                  attention="luong_concat", attention_size=9, decoder_input_feed="previous_output",
+                  combine_activation="none"),
+         beam=dict(beam_size=3, n_best=3, length_penalty=0.8)),
+    dict(name="g16_lstm_bahdanau_linear_summary_tanh_cellhidden_enc2",
+         desc="format 2: linear bridge, bridge_input summary, bridge_activation tanh (explicit), bridge_cell hidden "
+              "(c_0 = s_0), 2-layer encoder, 1-layer decoder, decoder_embedding_activation none (explicit)",
+         cfg=dict(cell="lstm", source_vocab_size=26, target_vocab_size=24, embedding_size=10, hidden_size=12,
+                  encoder_layers=2, decoder_layers=1, bridge="linear", bridge_input="summary",
+                  bridge_activation="tanh", bridge_cell="hidden", attention="bahdanau", attention_size=10,
+                  decoder_embedding_activation="none")),
+    dict(name="g17_gru_luong_dot_feed_none_linear_layer",
+         desc="format 2: luong_dot with decoder_input_feed none (the RNN reads e_t alone), combine_activation tanh "
+              "(explicit), gru with a linear bridge (bridge_input layer, tanh), 2/2 layers",
+         cfg=dict(cell="gru", source_vocab_size=26, target_vocab_size=28, embedding_size=8, hidden_size=12,
+                  encoder_layers=2, decoder_layers=2, bridge="linear", bridge_input="layer",
+                  attention="luong_dot", decoder_input_feed="none", combine_activation="tanh")),
+    dict(name="g18_rnn_none_feed_previous_output_copy_bi",
+         desc="format 2: attention none with decoder_input_feed previous_output (o_{t-1} = s_{t-1}^top, o_0 = 0), "
+              "rnn_tanh, copy bridge from a bidirectional encoder with encoder_hidden_size 5 = H/2",
+         cfg=dict(cell="rnn_tanh", source_vocab_size=22, target_vocab_size=26, embedding_size=8, hidden_size=10,
+                  encoder_hidden_size=5, bidirectional_encoder=True, bridge="copy", attention="none",
+                  decoder_input_feed="previous_output")),
+    dict(name="g19_gru_none_feed_none_emb_relu",
+         desc="format 2: attention none with decoder_input_feed none, decoder_embedding_activation relu, "
+              "linear_tanh bridge from a bidirectional encoder",
+         cfg=dict(cell="gru", source_vocab_size=24, target_vocab_size=26, embedding_size=10, hidden_size=12,
+                  bidirectional_encoder=True, bridge="linear_tanh", attention="none", decoder_input_feed="none",
+                  decoder_embedding_activation="relu")),
+    dict(name="g20_gru_bahdanau_output_projection",
+         desc="format 2: output_projection_size 7 (H 12, untied: decoder.output.weight (Vt, 7)), gru linear bridge "
+              "(summary, none)",
+         cfg=dict(cell="gru", source_vocab_size=26, target_vocab_size=30, embedding_size=10, hidden_size=12,
+                  bridge="linear", bridge_input="summary", bridge_activation="none", attention="bahdanau",
+                  attention_size=8, output_projection_size=7)),
+    dict(name="g21_lstm_none_feed_summary_projection_tied",
+         desc="format 2: output_projection_size 8 = embedding_size with tie_target_embeddings (H 12), attention none "
+              "with decoder_input_feed summary (explicit), copy bridge 2/2 layers",
+         cfg=dict(cell="lstm", source_vocab_size=24, target_vocab_size=26, embedding_size=8, hidden_size=12,
+                  encoder_layers=2, decoder_layers=2, bridge="copy", attention="none",
+                  decoder_input_feed="summary", output_projection_size=8, tie_target_embeddings=True)),
+    dict(name="g22_gru_bahdanau_source_eos_bos_eq_eos_suppress_no_pad_unk",
+         desc="format 2: source_append_eos (S counts the eos: attention rows, max_length 2S+10), bos = eos = 2, no "
+              "pad and no unk (unknown text tokens are line errors in translate jsonl/text and score), suppress_ids "
+              "(the 3 most frequent greedy tokens of the unsuppressed model)",
+         cfg=dict(cell="gru", source_vocab_size=24, target_vocab_size=26, embedding_size=8, hidden_size=10,
+                  bridge="linear_tanh", attention="bahdanau", attention_size=8, decoder_input_feed="context",
+                  source_append_eos=True, suppress_ids=[], special_tokens={"bos": 2, "eos": 2}),
+         suppress_frequent=3, unknown=True, texts=["s0 s1 s2", "s7 s8", "s3", "s10 s4 s4 s12"],
+         beam=dict(beam_size=4, n_best=3, length_penalty=1.0)),
+    dict(name="g23_gru_luong_dot_decoding_defaults_detokenize_skip",
+         desc="format 2: decoding_defaults beam_size 3, min_length 3 (the defaults step runs the CLI without "
+              "--beam-size/--min-length; the other steps give them and override), detokenize_skip_ids (the 2 most "
+              "frequent output tokens: kept in ids/tokens, left out of text output), no pad (unk 0, bos 1, eos 2), "
+              "source_append_eos false (explicit)",
+         cfg=dict(cell="gru", source_vocab_size=26, target_vocab_size=24, embedding_size=8, hidden_size=10,
+                  bridge="copy", attention="luong_dot", source_append_eos=False, detokenize_skip_ids=[],
+                  decoding_defaults={"beam_size": 3, "min_length": 3}, special_tokens={"bos": 1, "eos": 2, "unk": 0}),
+         skip_frequent=2, dec=dict(min_length=1), eos_target=0.3, beam=dict(beam_size=2, n_best=2, length_penalty=1.0),
+         texts=["s1 s2 s3", "s5", "s7 s8 s9 s10"]),
 ]
 
 
-def choose_inputs(ref, cfg, rng, spec, gp, bp, tvocab, n):
-    """Draw sources until n have greedy min gap and beam margin >= MIN_GAP. One has length 1."""
+def frequent_tokens(model, cfg, rng, gp, n, exclude=()):
+    """The n target ids that greedy decoding of 24 random sources outputs most often (specials and `exclude`
+    left out; ties: lower id)."""
+    ref = st.to_reference(model)
+    counts = {}
+    for _ in range(24):
+        for i in st.greedy(ref, random_source(rng, cfg), gp.get("max_length"), gp.get("min_length") or 0)["ids"]:
+            counts[i] = counts.get(i, 0) + 1
+    sp = set(cfg["special_tokens"].values()) | set(exclude)
+    ranked = sorted((i for i in counts if i not in sp), key=lambda i: (-counts[i], i))
+    assert len(ranked) >= n, "too few distinct output tokens"
+    return sorted(ranked[:n])
+
+
+def choose_inputs(ref, cfg, rng, spec, gp, bp, tvocab, n, dp=None):
+    """Draw sources until n have greedy min gap and beam margin >= MIN_GAP (and the decoding_defaults beam's
+    margin, with dp). One has length 1."""
     chosen = []
     tries = 0
     lo, hi = 1, spec.get("src_hi", 10)
@@ -244,13 +350,18 @@ def choose_inputs(ref, cfg, rng, spec, gp, bp, tvocab, n):
         b = beam_expect(ref, src, bp, tvocab)
         if b["margin"] < MIN_GAP:
             continue
-        chosen.append((src, g, b))
+        d = None
+        if dp is not None:
+            d = beam_expect(ref, src, dp, tvocab)
+            if d["margin"] < MIN_GAP:
+                continue
+        chosen.append((src, g, b, d))
     return chosen, tries
 
 
 def text_ok(ref, src, gp, cfg, vocab_t):
     """A text input is usable when it is not empty, has no near tie and outputs no special token."""
-    if not src:
+    if src is None or not src:
         return False
     g = st.greedy(ref, src, gp.get("max_length"), gp.get("min_length") or 0)
     sp = set(cfg["special_tokens"].values())
@@ -280,7 +391,22 @@ def make_valid(spec, out_root, idx):
 
     model = st.Seq2Seq(cfg)
     init_weights(model, wseed)
+    if spec.get("suppress_frequent"):
+        # suppress_ids: the tokens the unsuppressed model chooses most, so that suppressing them shows
+        cfg["suppress_ids"] = frequent_tokens(model, cfg, random.Random(seed + 11), gp, spec["suppress_frequent"])
+        model.cfg["suppress_ids"] = list(cfg["suppress_ids"])
     eos_info = tune_eos(model, cfg, random.Random(seed + 7), gp, spec.get("eos_target", 0.65))
+    if spec.get("skip_frequent"):
+        # detokenize_skip_ids: frequent output tokens, so that text outputs visibly leave them out
+        cfg["detokenize_skip_ids"] = frequent_tokens(model, cfg, random.Random(seed + 13), gp, spec["skip_frequent"],
+                                                     exclude=cfg.get("suppress_ids", []))
+        model.cfg["detokenize_skip_ids"] = list(cfg["detokenize_skip_ids"])
+    dp = None
+    if cfg.get("decoding_defaults"):
+        # what the command line does without --beam-size and --min-length: the model's decoding_defaults
+        dd = cfg["decoding_defaults"]
+        dp = decode_params(dec.get("max_length"), dd.get("min_length", 0), dec.get("batch_size"),
+                           dd.get("beam_size", 5), 1, 1.0)
     drop = [k for k in model.state_dict() if spec.get("drop_pattern") and spec["drop_pattern"] in k]
     st.save_model_dir(model, cfg, os.path.join(cdir, "model"), svocab, tvocab, dtype=spec.get("dtype", "F32"),
                       drop=drop, metadata=spec.get("metadata"))
@@ -288,15 +414,18 @@ def make_valid(spec, out_root, idx):
     ref = st.to_reference(loaded)
 
     n = spec.get("n_inputs", 8)
-    chosen, tries = choose_inputs(ref, cfg, rng, spec, gp, bp, tvocab, n)
+    chosen, tries = choose_inputs(ref, cfg, rng, spec, gp, bp, tvocab, n, dp)
     dump_jsonl(os.path.join(cdir, "inputs.jsonl"), [{"source_ids": c[0]} for c in chosen])
     dump_jsonl(os.path.join(cdir, "expected_greedy.jsonl"), [c[1] for c in chosen])
     dump_jsonl(os.path.join(cdir, "expected_beam.jsonl"), [c[2] for c in chosen])
     files = ["inputs.jsonl", "expected_greedy.jsonl", "expected_beam.jsonl"]
+    if dp is not None:
+        dump_jsonl(os.path.join(cdir, "expected_defaults.jsonl"), [c[3] for c in chosen])
+        files.append("expected_defaults.jsonl")
 
     # scoring: the greedy output (with eos when it ended so) for even lines, a random target for odd lines
     sc_in, sc_out = [], []
-    for i, (src, g, _) in enumerate(chosen):
+    for i, (src, g, *_) in enumerate(chosen):
         if i % 2 == 0:
             tgt = g["ids"] + ([sp["eos"]] if g["ended_with_eos"] else [])
         else:
@@ -308,12 +437,29 @@ def make_valid(spec, out_root, idx):
     dump_jsonl(os.path.join(cdir, "expected_score.jsonl"), sc_out)
     files += ["score_inputs.jsonl", "expected_score.jsonl"]
 
+    def encoded(t):
+        """The text's ids, or None when it holds an unknown token and the model has no unk."""
+        try:
+            return st.encode_text(t, svocab, cfg)
+        except ValueError:
+            return None
+
+    def shows_skip(t):
+        """The text's greedy output holds a skipped id and a kept one."""
+        ids = set(st.greedy(ref, encoded(t), gp.get("max_length"), gp.get("min_length") or 0)["ids"])
+        skip = set(cfg.get("detokenize_skip_ids", []))
+        return bool(ids & skip) and bool(ids - skip)
+
     if spec.get("texts"):
-        texts = [t for t in spec["texts"] if text_ok(ref, st.encode_text(t, svocab, cfg), gp, cfg, tvocab)]
+        texts = [t for t in spec["texts"] if text_ok(ref, encoded(t), gp, cfg, tvocab)]
         words = [w for w in svocab if not w.startswith("<")]
-        while len(texts) < 5 and cfg["tokenizer"] == "whitespace":
+        draws = 0
+        while cfg["tokenizer"] == "whitespace" and (
+                len(texts) < 5 or (spec.get("skip_frequent") and sum(map(shows_skip, texts)) < 2)):
+            draws += 1
+            assert draws < 2000, f"{name}: too few usable text inputs"
             t = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
-            if text_ok(ref, st.encode_text(t, svocab, cfg), gp, cfg, tvocab):
+            if text_ok(ref, encoded(t), gp, cfg, tvocab):
                 texts.append(t)
         assert len(texts) >= 2, f"{name}: too few usable text inputs"
         tin, tex, txt_out = [], [], []
@@ -323,7 +469,7 @@ def make_valid(spec, out_root, idx):
             e["source_ids"] = src
             tin.append({"source": t})
             tex.append(e)
-            txt_out.append(st.detokenize(e["tokens"], cfg["tokenizer"]))
+            txt_out.append(st.output_text(e["ids"], tvocab, cfg))
         dump_jsonl(os.path.join(cdir, "text_inputs.jsonl"), tin)
         dump_jsonl(os.path.join(cdir, "expected_text_greedy.jsonl"), tex)
         files += ["text_inputs.jsonl", "expected_text_greedy.jsonl"]
@@ -386,6 +532,64 @@ def make_valid(spec, out_root, idx):
         dump_jsonl(os.path.join(cdir, "expected_bad_score.jsonl"), sexp)
         files += ["bad_inputs.jsonl", "expected_bad.jsonl", "bad_score_inputs.jsonl", "expected_bad_score.jsonl"]
 
+    if spec.get("unknown"):
+        # format 2 without unk: a text token that is not in the vocabulary is an error for its line only
+        assert sp.get("unk") is None and len(texts) >= 3
+        assert encoded("zz") is None and encoded("qq") is None
+        good = [c[0] for c in chosen[:2]]
+        lines = [
+            json.dumps({"source_ids": good[0]}),
+            json.dumps({"source": texts[0] + " zz"}),
+            json.dumps({"source": texts[1]}),
+            json.dumps({"source": "qq " + texts[0]}),
+            json.dumps({"source_ids": good[1]}),
+            json.dumps({"source": texts[2]}),
+        ]
+        bad_lines = {2, 4}
+        exp = []
+        for i, ln in enumerate(lines, 1):
+            if i in bad_lines:
+                exp.append({"error": True, "line": i, "input": ln})
+                continue
+            d = json.loads(ln)
+            exp.append(greedy_expect(ref, d["source_ids"] if "source_ids" in d else encoded(d["source"]), gp, tvocab))
+        with open(os.path.join(cdir, "bad_inputs.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(ln + "\n" for ln in lines))
+        dump_jsonl(os.path.join(cdir, "expected_bad.jsonl"), exp)
+        g0 = greedy_expect(ref, encoded(texts[0]), gp, tvocab)
+        target_text = " ".join(g0["tokens"] + (["</s>"] if g0["ended_with_eos"] else []))
+        tv_words = [w for w in tvocab if not w.startswith("<")]
+        slines = [
+            json.dumps({"source": texts[0], "target": target_text}),
+            json.dumps({"source": texts[1] + " zz", "target": tv_words[0]}),
+            json.dumps({"source_ids": good[0], "target": f"{tv_words[1]} nope {tv_words[2]}"}),
+            json.dumps({"source_ids": good[1], "target_ids": sc_in[1]["target_ids"]}),
+        ]
+        sexp = []
+        for i, ln in enumerate(slines, 1):
+            if i in (2, 3):
+                sexp.append({"error": True, "line": i, "input": ln})
+                continue
+            d = json.loads(ln)
+            src = d["source_ids"] if "source_ids" in d else encoded(d["source"])
+            tgt = d["target_ids"] if "target_ids" in d else st.encode_text(d["target"], tvocab, cfg)
+            r = st.score(ref, src, tgt)
+            sexp.append({"token_log_probs": [round(x, 7) for x in r["token_log_probs"]], "log_prob": r["log_prob"]})
+        with open(os.path.join(cdir, "bad_score_inputs.jsonl"), "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(ln + "\n" for ln in slines))
+        dump_jsonl(os.path.join(cdir, "expected_bad_score.jsonl"), sexp)
+        # --format text: an error line is reported on standard error (naming the line) and answered by an
+        # empty output line; the exit status is 1
+        tlines = [texts[0], texts[0] + " zz", texts[1], "zz", texts[2]]
+        tout = [st.output_text(greedy_expect(ref, encoded(t), gp, tvocab)["ids"], tvocab, cfg)
+                if encoded(t) is not None else "" for t in tlines]
+        with open(os.path.join(cdir, "bad_text_inputs.txt"), "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(t + "\n" for t in tlines))
+        with open(os.path.join(cdir, "expected_bad_text_output.txt"), "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(t + "\n" for t in tout))
+        files += ["bad_inputs.jsonl", "expected_bad.jsonl", "bad_score_inputs.jsonl", "expected_bad_score.jsonl",
+                  "bad_text_inputs.txt", "expected_bad_text_output.txt"]
+
     case = {
         "kind": "valid",
         "name": name,
@@ -406,6 +610,17 @@ def make_valid(spec, out_root, idx):
         "eos_tuning": eos_info,
         "input_draws": tries,
     }
+    if dp is not None:
+        case["defaults"] = dict(dp, flags_absent=["--beam-size", "--min-length", "--n-best", "--length-penalty"])
+    if spec.get("unknown"):
+        case["bad_text_error_lines"] = [2, 4]
+    if cfg.get("suppress_ids"):
+        # evidence that suppress_ids matter here: greedy outputs that differ when nothing is suppressed
+        free = copy.deepcopy(ref)
+        free.cfg["suppress_ids"] = []
+        case["greedy_changed_by_suppress_ids"] = sum(
+            st.greedy(free, c[0], gp.get("max_length"), gp.get("min_length") or 0)["ids"] != c[1]["ids"]
+            for c in chosen)
     with open(os.path.join(cdir, "case.json"), "w", encoding="utf-8") as f:
         json.dump(case, f, indent=1, ensure_ascii=False)
         f.write("\n")
@@ -447,9 +662,10 @@ def invalid_specs():
     """(name, why, mentions, config changes, build(entries, cfg) -> safetensors bytes, vocab tweak)."""
     specs = []
 
-    def add(name, why, mentions, cfg_over=None, build=None, vocab=None, validate=True, explicit=True):
+    def add(name, why, mentions, cfg_over=None, build=None, vocab=None, validate=True, explicit=True,
+            tensor_over=None):
         specs.append(dict(name=name, why=why, mentions=mentions, cfg_over=cfg_over or {}, build=build,
-                          vocab=vocab, validate=validate, explicit=explicit))
+                          vocab=vocab, validate=validate, explicit=explicit, tensor_over=tensor_over))
 
     def missing(entries, cfg):
         return st.build_safetensors([e for e in entries if e[0] != "decoder.rnn.weight_hh_l0"])
@@ -544,6 +760,34 @@ def invalid_specs():
 
     add("i16_unknown_attention", "attention \"multihead\" is not a known attention", ["attention", "multihead"],
         cfg_over=dict(attention="multihead"), validate=False)
+
+    # ---- format 2
+    add("i17_format2_key_in_format1", "source_append_eos (a format 2 key) in a format_version 1 file",
+        ["source_append_eos"], cfg_over=dict(source_append_eos=True), validate=False, tensor_over={})
+    add("i18_bridge_cell_linear_gru", "bridge_cell linear with a gru cell (lstm only)", ["bridge_cell"],
+        cfg_over=dict(format_version=2, bridge="linear", bridge_cell="linear"), validate=False,
+        tensor_over=dict(format_version=2, bridge="linear"))
+    add("i19_input_feed_context_luong", "decoder_input_feed context with luong_general (allowed: previous_output, none)",
+        ["decoder_input_feed"], cfg_over=dict(format_version=2, attention="luong_general", decoder_input_feed="context"),
+        validate=False, tensor_over={})
+    add("i20_copy_bridge_d_ne_h", "bridge copy with encoder_hidden_size 6 (D = 6, H = 8)", ["copy"],
+        cfg_over=dict(format_version=2, encoder_hidden_size=6), validate=False, tensor_over={})
+    add("i21_suppress_id_out_of_range", "suppress_ids holds 14, outside the target vocabulary (14 ids)",
+        ["suppress_ids"], cfg_over=dict(format_version=2, suppress_ids=[3, 14]), validate=False, tensor_over={})
+    add("i22_tie_e_ne_projection", "tie_target_embeddings with embedding_size 6 != output_projection_size 7",
+        ["tie_target_embeddings"], cfg_over=dict(format_version=2, output_projection_size=7, tie_target_embeddings=True),
+        validate=False, tensor_over={})
+
+    def no_bridge_cell(entries, cfg):
+        return st.build_safetensors([e for e in entries if e[0] != "bridge_cell.0.weight"])
+    lstm_cell_linear = dict(format_version=2, cell="lstm", bridge="linear", bridge_cell="linear")
+    add("i23_missing_bridge_cell_weight", "lstm, linear bridge with bridge_cell linear, bridge_cell.0.weight missing",
+        ["bridge_cell.0.weight"], cfg_over=lstm_cell_linear, build=no_bridge_cell, tensor_over=lstm_cell_linear)
+    add("i24_default_beam_exceeds_choosable",
+        "decoding_defaults.beam_size 3 but suppress_ids leave 2 choosable ids (14 - 11 suppressed - eos)",
+        ["beam_size", "decoding_defaults"],
+        cfg_over=dict(format_version=2, suppress_ids=list(range(3, 14)), decoding_defaults={"beam_size": 3}),
+        validate=False, tensor_over={})
     return specs
 
 
@@ -555,7 +799,9 @@ def make_invalid(spec, out_root, idx):
     cfg = st.make_config(**BASE)
     build_cfg = dict(cfg)
     over = spec["cfg_over"]
-    if "cell" in over or "attention" in over or "hidden_size" in over:
+    if spec["tensor_over"] is not None:
+        tensor_cfg = dict(cfg, **spec["tensor_over"])
+    elif "cell" in over or "attention" in over or "hidden_size" in over:
         tensor_cfg = dict(cfg)   # tensors of the base (gru, bahdanau) model
     else:
         tensor_cfg = dict(cfg, **over)
@@ -609,6 +855,19 @@ Extra files used here and understood by check.py:
 - `"kind": "invalid"` cases: `model/` must be refused (non-zero exit below 128) with a message on stderr that
   contains one of `stderr_mentions_any`; `why` says what is wrong.
 
+Format 2 (MODEL.md "Format version 2") adds two optional steps, understood by this repository's
+`scripts/check_fixtures.py` (not by the shared check.py):
+
+- `expected_defaults.jsonl`: `inputs.jsonl` translated with no `--beam-size`, `--min-length`, `--n-best` or
+  `--length-penalty` (only `--max-length`/`--batch-size` when the case sets them), so the model's
+  `decoding_defaults` apply; `case.json`'s `"defaults"` holds the options the expectations were computed with.
+- `bad_text_inputs.txt` / `expected_bad_text_output.txt`: `--format text` input where the lines listed in
+  `case.json`'s `"bad_text_error_lines"` cannot be tokenized (no `unk`): each is reported on stderr naming its
+  line and answered by an empty output line; exit status 1.
+
+Inputs are given as the user gives them: with `source_append_eos` the expectations include the appended `eos`
+(attention rows of length S + 1), the input files do not.
+
 ## Cases
 
 {rows}
@@ -618,17 +877,21 @@ Extra files used here and understood by check.py:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=os.path.join(REPO, "Tests", "Fixtures", "golden"))
-    ap.add_argument("--only")
+    ap.add_argument("--only", help="comma-separated name substrings: make only the cases whose name has one")
     a = ap.parse_args()
     torch.set_num_threads(1)
     os.makedirs(a.out, exist_ok=True)
     rows = []
+    only = a.only.split(",") if a.only else None
+
+    def wanted(name):
+        return only is None or any(o in name for o in only)
     for i, spec in enumerate(VALID):
-        if not a.only or a.only in spec["name"]:
+        if wanted(spec["name"]):
             print(make_valid(spec, a.out, i), flush=True)
         rows.append(f"| {spec['name']} | {spec['desc']} |")
     for i, spec in enumerate(invalid_specs()):
-        if not a.only or a.only in spec["name"]:
+        if wanted(spec["name"]):
             print(make_invalid(spec, a.out, i), flush=True)
         rows.append(f"| {spec['name']} | invalid: {spec['why']} |")
     with open(os.path.join(a.out, "README.md"), "w", encoding="utf-8") as f:

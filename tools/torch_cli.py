@@ -34,7 +34,10 @@ def ids_of(d, key, text_key, vocab, cfg, size, what):
         if vocab is None:
             raise BadLine(f"text \"{text_key}\" needs a {what} vocabulary")
         import seq2seq_torch as st
-        v = st.encode_text(d[text_key], vocab, cfg)
+        try:
+            v = st.encode_text(d[text_key], vocab, cfg)
+        except ValueError as e:  # an unknown token without unk (format 2)
+            raise BadLine(str(e))
     else:
         raise BadLine(f"no \"{key}\" or \"{text_key}\"")
     return v
@@ -52,11 +55,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["translate", "score"])
     ap.add_argument("--model", required=True)
-    ap.add_argument("--beam-size", type=int, default=5)
+    ap.add_argument("--beam-size", type=int, help="default 5, or the model's decoding_defaults")
     ap.add_argument("--n-best", type=int, default=1)
     ap.add_argument("--length-penalty", type=float, default=1.0)
     ap.add_argument("--max-length", type=int)
-    ap.add_argument("--min-length", type=int, default=0)
+    ap.add_argument("--min-length", type=int, help="default 0, or the model's decoding_defaults")
     ap.add_argument("--batch-size", type=int)
     ap.add_argument("--attention", action="store_true")
     ap.add_argument("--format", choices=["text", "jsonl"], default="text")
@@ -71,6 +74,11 @@ def main():
         print(f"seq2seq: cannot load model {a.model}: {e}", file=sys.stderr)
         return 2
     ref = st.to_reference(m)
+    defaults = cfg.get("decoding_defaults") or {}
+    if a.beam_size is None:
+        a.beam_size = defaults.get("beam_size", 5)
+    if a.min_length is None:
+        a.min_length = defaults.get("min_length", 0)
     f = open(a.input, encoding="utf-8", newline="") if a.input else sys.stdin
     lines = f.read().split("\n")
     if lines and lines[-1] == "":
@@ -80,7 +88,10 @@ def main():
         ln = ln.rstrip("\r")
         try:
             if a.command == "translate" and a.format == "text":
-                src = st.encode_text(ln, sv, cfg)
+                try:
+                    src = st.encode_text(ln, sv, cfg)
+                except ValueError as e:
+                    raise BadLine(str(e))
             else:
                 try:
                     d = json.loads(ln)
@@ -98,7 +109,7 @@ def main():
                 continue
             hyps, _ = st.beam_search(ref, src, a.beam_size, a.n_best, a.length_penalty, a.max_length, a.min_length)
             if a.format == "text":
-                print(st.detokenize([tv[i] for i in hyps[0]["ids"]], cfg["tokenizer"]))
+                print(st.output_text(hyps[0]["ids"], tv, cfg))
             else:
                 out = hyp_json(hyps[0], tv, a.attention)
                 if a.n_best > 1:
@@ -106,7 +117,11 @@ def main():
                 print(json.dumps(out))
         except BadLine as e:
             status = 1
-            print(json.dumps({"error": f"line {n}: {e}"}))
+            if a.command == "translate" and a.format == "text":
+                print(f"line {n}: {e}", file=sys.stderr)
+                print("")
+            else:
+                print(json.dumps({"error": f"line {n}: {e}"}))
     return status
 
 

@@ -16,10 +16,14 @@ public struct AttentionMap: Sendable, Equatable {
     }
 
     /// The map of a hypothesis: source labels from the model's source vocabulary (ids when it has none),
-    /// target labels from its tokens plus `</s>` for the eos step. Nil when the hypothesis has no attention.
+    /// target labels from its tokens plus `</s>` for the eos step. `source` is the source as given to the
+    /// translator; with `source_append_eos` the appended `eos` is a column too (the attention rows span it).
+    /// Nil when the hypothesis has no attention or its rows do not match the source.
     public init?(model: Seq2SeqModel, source: [Int], hypothesis h: Hypothesis) {
         guard let rows = h.attention, !rows.isEmpty else { return nil }
-        let src = source.map { id in model.sourceVocabulary?.token(for: id) ?? String(id) }
+        let encoded = model.encoderInputs([source])[0]
+        guard rows.allSatisfy({ $0.count == encoded.count }) else { return nil }
+        let src = encoded.map { id in model.sourceVocabulary?.token(for: id) ?? String(id) }
         var tgt = (model.targetTokens(for: h.ids) ?? h.ids.map(String.init))
         if rows.count > tgt.count { tgt.append("</s>") }
         self.init(sourceLabels: src.map(Self.visible), targetLabels: tgt.map(Self.visible), weights: rows)

@@ -21,7 +21,25 @@ struct Inspect: ParsableCommand {
         }
         print("tokenizers   \(sides.joined(separator: ", "))")
         let s = c.specialTokens
-        print("special      pad \(s.pad), bos \(s.bos), eos \(s.eos), unk \(s.unk)")
+        func id(_ v: Int?) -> String { v.map(String.init) ?? "none" }
+        print("special      pad \(id(s.pad)), bos \(s.bos), eos \(s.eos), unk \(id(s.unk))")
+        if c.formatVersion == 2 {
+            var parts = ["decoder_input_feed \(c.inputFeed.rawValue)"]
+            if let he = c.encoderHiddenSize { parts.insert("encoder_hidden_size \(he)", at: 0) }
+            if c.bridge == .linear {
+                parts.append("bridge_input \(c.bridgeInput.rawValue), bridge_activation \(c.bridgeActivation.rawValue)"
+                             + (c.cell == .lstm ? ", bridge_cell \(c.bridgeCell.rawValue)" : ""))
+            }
+            if c.attention.isLuong { parts.append("combine_activation \(c.combineActivation.rawValue)") }
+            if c.decoderEmbeddingActivation != .none { parts.append("decoder_embedding_activation \(c.decoderEmbeddingActivation.rawValue)") }
+            if let o = c.outputProjectionSize { parts.append("output_projection_size \(o)") }
+            if c.sourceAppendEOS { parts.append("source_append_eos") }
+            if !c.suppressIDs.isEmpty { parts.append("suppress_ids \(c.suppressIDs)") }
+            if !c.detokenizeSkipIDs.isEmpty { parts.append("detokenize_skip_ids \(c.detokenizeSkipIDs)") }
+            if let k = c.decodingDefaults.beamSize { parts.append("default beam size \(k)") }
+            if let m = c.decodingDefaults.minLength { parts.append("default min length \(m)") }
+            print("format 2     " + parts.joined(separator: "; "))
+        }
         print("")
         let tensors = model.tensors.values.sorted { $0.name < $1.name }
         let width = tensors.map(\.name.count).max() ?? 10

@@ -1,5 +1,6 @@
 import Foundation
 import Seq2Seq
+import Seq2SeqReference
 import Testing
 
 /// Golden cases computed by PyTorch (see Tests/Fixtures/golden/README.md and ../shared/fixtures/README.md),
@@ -28,6 +29,38 @@ struct GoldenTests {
     func own(_ name: String) throws {
         try GoldenCase(Fixtures.ownDirectory.appendingPathComponent(name)).check()
     }
+
+    /// The naive reference against PyTorch directly on the format-2 cases (the parity grid compares it with the
+    /// engine): greedy, beam and scores.
+    @Test("Format-2 case: the naive reference matches PyTorch too",
+          arguments: Fixtures.ownCases.filter { (try? GoldenCase($0).isFormat2) == true }.map(\.lastPathComponent))
+    func referenceFormat2(_ name: String) throws {
+        let golden = try GoldenCase(Fixtures.ownDirectory.appendingPathComponent(name))
+        let model = try Seq2SeqModel(directory: golden.file("model").path)
+        let reference = ReferenceTranslator(model: model)
+        let src = try golden.sources(model, Fixtures.jsonLines(golden.file("inputs.jsonl")))
+        let greedy = try reference.translate(src, options: golden.options(golden.spec["greedy"]!, attention: true))
+        for (i, (e, o)) in zip(try Fixtures.jsonLines(golden.file("expected_greedy.jsonl")), greedy).enumerated() {
+            golden.compare(e, o.best, gaps: e["gaps"]?.doubles, margin: nil, at: "\(name) reference greedy line \(i + 1)")
+        }
+        let beam = try reference.translate(src, options: golden.options(golden.spec["beam"]!, attention: true))
+        for (i, (e, o)) in zip(try Fixtures.jsonLines(golden.file("expected_beam.jsonl")), beam).enumerated() {
+            for (k, (eh, oh)) in zip(e["n_best"]!.array!, o.hypotheses).enumerated() {
+                if !golden.compare(eh, oh, gaps: nil, margin: e["margin"]?.double,
+                                   at: "\(name) reference beam line \(i + 1) hypothesis \(k + 1)") { break }
+            }
+        }
+        let lines = try Fixtures.jsonLines(golden.file("score_inputs.jsonl"))
+        let scores = try reference.score(sources: lines.map { $0["source_ids"]!.ints! }, targets: lines.map { $0["target_ids"]!.ints! })
+        for (i, (e, o)) in zip(try Fixtures.jsonLines(golden.file("expected_score.jsonl")), scores).enumerated() {
+            let want = e["token_log_probs"]!.doubles!
+            if let worst = maxDifference(o.tokenLogProbs, want) {
+                #expect(worst.diff <= Tolerance.logProb, "\(name) reference score line \(i + 1): off by \(worst.diff)")
+            } else {
+                Issue.record("\(name) reference score line \(i + 1): \(o.tokenLogProbs.count) values, expected \(want.count)")
+            }
+        }
+    }
 }
 
 /// Tolerances of the fixtures' README.
@@ -48,6 +81,8 @@ struct GoldenCase {
     }
 
     func file(_ name: String) -> URL { dir.appendingPathComponent(name) }
+    /// A valid case whose config says format_version 2.
+    var isFormat2: Bool { spec["kind"]?.string == "valid" && spec["config"]?["format_version"]?.int == 2 }
     func has(_ name: String) -> Bool { FileManager.default.fileExists(atPath: file(name).path) }
 
     func check() throws {
@@ -62,6 +97,9 @@ struct GoldenCase {
         }
         if has("text_inputs.txt") { try checkTextOutput(model, options: greedy) }
         if has("bad_inputs.jsonl") { try checkBadInputs(model, options: greedy) }
+        if has("bad_score_inputs.jsonl") { try checkBadScore(model) }
+        if has("bad_text_inputs.txt") { try checkBadText(model, options: greedy) }
+        if has("expected_defaults.jsonl") { try checkDefaults(model) }
     }
 
     func options(_ d: JSONValue, attention: Bool) -> DecodingOptions {
@@ -153,6 +191,69 @@ struct GoldenCase {
                 compare(e, try t.translate([ids], options: options)[0].best, gaps: e["gaps"]?.doubles, margin: nil,
                         at: "\(name) bad_inputs line \(i + 1)")
             }
+        }
+    }
+
+    /// `seq2seq score` lines with malformed or untokenizable entries: refused one by one, the rest scored.
+    func checkBadScore(_ model: Seq2SeqModel) throws {
+        let raw = try String(contentsOf: file("bad_score_inputs.jsonl"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        let exp = try Fixtures.jsonLines(file("expected_bad_score.jsonl"))
+        try #require(raw.count == exp.count)
+        for (i, (line, e)) in zip(raw, exp).enumerated() {
+            let parsed = Result { try Array(line.utf8).withUnsafeBytes { try Requests.scorePair($0, model: model) } }
+            if e["error"]?.bool == true {
+                #expect(throws: Seq2SeqError.self, "\(name) bad score line \(i + 1) should be refused") { try parsed.get() }
+                continue
+            }
+            let pair = try parsed.get()
+            let got = try Translator(model: model).score(sources: [pair.source], targets: [pair.target])[0]
+            let want = e["token_log_probs"]!.doubles!
+            try #require(got.tokenLogProbs.count == want.count, "\(name) bad score line \(i + 1)")
+            if let worst = maxDifference(got.tokenLogProbs, want) {
+                #expect(worst.diff <= Tolerance.logProb, "\(name) bad score line \(i + 1): token \(worst.index + 1) off by \(worst.diff)")
+            }
+        }
+    }
+
+    /// Text lines whose tokens are not all in the vocabulary (a model without unk): those lines are refused,
+    /// the others translated and detokenized as expected.
+    func checkBadText(_ model: Seq2SeqModel, options: DecodingOptions) throws {
+        let text = try String(contentsOf: file("bad_text_inputs.txt"), encoding: .utf8)
+        let expected = try String(contentsOf: file("expected_bad_text_output.txt"), encoding: .utf8)
+        let inputs = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        let want = expected.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        let errors = Set(spec["bad_text_error_lines"]?.ints ?? [])
+        try #require(inputs.count == want.count && !errors.isEmpty)
+        let t = translator(model, spec["greedy"]!)
+        for (i, (line, w)) in zip(inputs, want).enumerated() {
+            if errors.contains(i + 1) {
+                #expect(throws: Seq2SeqError.self, "\(name) bad text line \(i + 1) should be refused") {
+                    try model.sourceIDs(for: line)
+                }
+                continue
+            }
+            let out = try t.translate([model.sourceIDs(for: line)], options: options)
+            #expect(model.detokenize(out[0].best.ids) == w, "\(name) bad text line \(i + 1)")
+        }
+    }
+
+    /// decoding_defaults: the model's beam size and min length, as a front end uses them when the caller
+    /// gives none (what the command line does without --beam-size and --min-length).
+    func checkDefaults(_ model: Seq2SeqModel) throws {
+        let d = spec["defaults"]!
+        let defaults = model.config.decodingDefaults
+        #expect(defaults.beamSize == d["beam_size"]?.int && (defaults.minLength ?? 0) == d["min_length"]?.int,
+                "\(name): config decoding_defaults \(defaults) differ from the case's \(d)")
+        let options = DecodingOptions(beamSize: defaults.beamSize ?? 5, maxLength: d["max_length"]?.int,
+                                      minLength: defaults.minLength ?? 0, returnAttention: true)
+        let src = try sources(model, Fixtures.jsonLines(file("inputs.jsonl")))
+        let exp = try Fixtures.jsonLines(file("expected_defaults.jsonl"))
+        let out = try translator(model, d).translate(src, options: options)
+        try #require(out.count == exp.count)
+        for (i, (e, o)) in zip(exp, out).enumerated() {
+            compare(e["n_best"]!.array![0], o.best, gaps: nil, margin: e["margin"]?.double,
+                    at: "\(name) decoding_defaults line \(i + 1)")
         }
     }
 

@@ -6,7 +6,7 @@ extension ModelConfig {
             throw bad("format_version \(formatVersion) is not supported (expected 1 or 2)")
         }
         if formatVersion == 1 && usesFormat2 {
-            throw bad("format 2 keys (or absent pad/unk, or bos = eos) need \"format_version\": 2")
+            throw bad("\(format2Uses.joined(separator: ", ")) need\(format2Uses.count == 1 ? "s" : "") \"format_version\": 2")
         }
         var sizes = [("source_vocab_size", sourceVocabSize), ("target_vocab_size", targetVocabSize),
                      ("embedding_size", embeddingSize), ("hidden_size", hiddenSize)]
@@ -105,9 +105,39 @@ extension ModelConfig {
         }
         if let t = sourceTokenizer { try t.validate(key: Side.source.key) }
         if let t = targetTokenizer { try t.validate(key: Side.target.key) }
+        // MODEL.md: with suppressed ids the beam may not exceed the ids a search can choose; a default beam that
+        // breaks this could never be used.
+        if let k = decodingDefaults.beamSize, !suppressIDs.isEmpty, k > choosableTokens {
+            throw bad("decoding_defaults.beam_size \(k) exceeds the \(choosableTokens) ids a search may choose (the target vocabulary less suppress_ids and eos)")
+        }
         if let m = decodingDefaults.minLength, m < 0 || m > DecodingOptions.maxGeneratedLength {
             throw bad("decoding_defaults.min_length must be between 0 and \(DecodingOptions.maxGeneratedLength), found \(m)")
         }
+    }
+
+    /// What this configuration uses that format 1 does not have, named as in config.json (for the error
+    /// when a format-1 file uses it).
+    var format2Uses: [String] {
+        var uses: [String] = []
+        if let he = encoderHiddenSize { uses.append("encoder_hidden_size \(he)") }
+        if bridge == .linear { uses.append("bridge linear") }
+        if bridgeInput != .summary { uses.append("bridge_input \(bridgeInput.rawValue)") }
+        if bridgeActivation != .tanh { uses.append("bridge_activation \(bridgeActivation.rawValue)") }
+        if bridgeCell != .zeros { uses.append("bridge_cell \(bridgeCell.rawValue)") }
+        if let f = decoderInputFeed { uses.append("decoder_input_feed \(f.rawValue)") }
+        if combineActivation != .tanh { uses.append("combine_activation \(combineActivation.rawValue)") }
+        if decoderEmbeddingActivation != .none { uses.append("decoder_embedding_activation \(decoderEmbeddingActivation.rawValue)") }
+        if let o = outputProjectionSize { uses.append("output_projection_size \(o)") }
+        if sourceAppendEOS { uses.append("source_append_eos") }
+        if !suppressIDs.isEmpty { uses.append("suppress_ids") }
+        if !detokenizeSkipIDs.isEmpty { uses.append("detokenize_skip_ids") }
+        if specialTokens.pad == nil { uses.append("special_tokens without pad") }
+        if specialTokens.unk == nil { uses.append("special_tokens without unk") }
+        if specialTokens.bos == specialTokens.eos { uses.append("special_tokens with bos = eos") }
+        if decodingDefaults != DecodingDefaults() { uses.append("decoding_defaults") }
+        if let t = sourceTokenizer { uses.append("source_tokenizer \(t.kind.rawValue)") }
+        if let t = targetTokenizer { uses.append("target_tokenizer \(t.kind.rawValue)") }
+        return uses
     }
 
     /// The largest beam this model allows: the tokens a search may choose (all but the suppressed ids and `eos`).

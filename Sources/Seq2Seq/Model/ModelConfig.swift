@@ -171,14 +171,7 @@ public struct ModelConfig: Sendable, Equatable {
     }
 
     /// Whether any format-2 parameter differs from its default (or pad/unk are absent, or bos = eos).
-    public var usesFormat2: Bool {
-        encoderHiddenSize != nil || bridge == .linear || bridgeInput != .summary || bridgeActivation != .tanh
-            || bridgeCell != .zeros || decoderInputFeed != nil || combineActivation != .tanh
-            || decoderEmbeddingActivation != .none || outputProjectionSize != nil || sourceAppendEOS
-            || !suppressIDs.isEmpty || !detokenizeSkipIDs.isEmpty || specialTokens.pad == nil
-            || specialTokens.unk == nil || specialTokens.bos == specialTokens.eos
-            || decodingDefaults != DecodingDefaults() || sourceTokenizer != nil || targetTokenizer != nil
-    }
+    public var usesFormat2: Bool { !format2Uses.isEmpty }
 
     /// `He`: the encoder's hidden size per direction.
     public var encoderHidden: Int { encoderHiddenSize ?? hiddenSize }

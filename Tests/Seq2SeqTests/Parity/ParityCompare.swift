@@ -118,7 +118,9 @@ struct ParityCheck {
                 close(hypothesis + " log-prob and score", [he.logProb, he.score], [hr.logProb, hr.score],
                       tolerance: ParityTolerance.sum(steps), sourceLocation: sourceLocation)
                 #expect(he.tokens == hr.tokens, "\(combination) — \(hypothesis): tokens differ", sourceLocation: sourceLocation)
-                compareAttention(hypothesis, he.attention, hr.attention, sourceLength: sources[n].count,
+                // Attention rows span the source as encoded: with source_append_eos, S + 1.
+                let encodedLength = sources[n].count + (model.config.sourceAppendEOS ? 1 : 0)
+                compareAttention(hypothesis, he.attention, hr.attention, sourceLength: encodedLength,
                                  steps: steps, expected: options.returnAttention && model.config.attention != .none,
                                  sourceLocation: sourceLocation)
             }

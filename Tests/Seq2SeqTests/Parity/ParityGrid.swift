@@ -15,7 +15,26 @@ struct ParityCombination: Sendable, CustomStringConvertible {
             + " E \(c.embeddingSize) H \(c.hiddenSize) A \(c.attentionSize.map(String.init) ?? "-")"
             + " Vs \(c.sourceVocabSize) Vt \(c.targetVocabSize)"
             + (c.tieTargetEmbeddings ? " tied" : "")
-            + " eos \(c.specialTokens.eos) seed \(seed)"
+            + " eos \(c.specialTokens.eos)" + (c.usesFormat2 ? " " + format2Summary : "") + " seed \(seed)"
+    }
+
+    /// The format-2 keys that differ from their defaults (MODEL.md "Format version 2").
+    var format2Summary: String {
+        let c = config
+        var parts: [String] = []
+        if let he = c.encoderHiddenSize { parts.append("He \(he)") }
+        if c.bridge == .linear {
+            parts.append("bridge \(c.bridgeInput.rawValue)/\(c.bridgeActivation.rawValue)" + (c.cell == .lstm ? "/cell \(c.bridgeCell.rawValue)" : ""))
+        }
+        parts.append("feed \(c.inputFeed.rawValue)")
+        if c.attention.isLuong { parts.append("combine \(c.combineActivation.rawValue)") }
+        if c.decoderEmbeddingActivation != .none { parts.append("emb \(c.decoderEmbeddingActivation.rawValue)") }
+        if let o = c.outputProjectionSize { parts.append("O \(o)") }
+        if c.sourceAppendEOS { parts.append("+eos") }
+        if !c.suppressIDs.isEmpty { parts.append("suppress \(c.suppressIDs)") }
+        let s = c.specialTokens
+        parts.append("special pad \(s.pad.map(String.init) ?? "-") bos \(s.bos) unk \(s.unk.map(String.init) ?? "-")")
+        return parts.joined(separator: " ")
     }
 
     /// Every cell × attention × bridge × direction MODEL.md allows (copy needs a unidirectional encoder and
