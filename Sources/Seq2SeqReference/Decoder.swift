@@ -89,7 +89,7 @@ func decoderStep(yPrev: Int, _ state: DecoderState, _ sentence: SentenceContext,
         input = concat(e_t, state.hTilde)  // o_{t−1}, o_0 = 0
     case .summary:
         input = concat(e_t, sentence.encoder.u)
-    case .none:
+    case .embeddingOnly:
         input = e_t
     }
     // s_t = DecRNN(input, s_{t−1}), h_t = s_t^top

@@ -19,6 +19,12 @@ struct Convert: ParsableCommand {
 
         @Flag(name: .long, help: "Write into --output even if it already holds files.")
         var force = false
+
+        @Option(name: .long, help: "The source SentencePiece model or BPE codes (default: the path the checkpoint recorded, else the file of that name beside it).")
+        var srcSubwordModel: String?
+
+        @Option(name: .long, help: "The target SentencePiece model or BPE codes (likewise).")
+        var tgtSubwordModel: String?
     }
 
     struct OpenNMT: ParsableCommand {
@@ -62,7 +68,7 @@ struct Convert: ParsableCommand {
             throw ExitCode(2)
         }
         do {
-            let converted = try Converter.convert(source)
+            let converted = try Converter.convert(source, subwordOverrides: .init(source: out.srcSubwordModel, target: out.tgtSubwordModel))
             print(converted.summary)
             let model = try converted.write(to: out.output)
             print("wrote \(out.output): config.json (format \(model.config.formatVersion)), model.safetensors (\(model.weightBytes.formatted()) bytes), source.vocab, target.vocab")

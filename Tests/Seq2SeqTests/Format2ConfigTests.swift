@@ -216,7 +216,6 @@ struct Format2ConfigTests {
         try Self.mismatched(written: variant { $0.bridgeCell = .zeros }, claimed: c, ["bridge_cell.0.weight", "missing"])
         try Self.mismatched(written: c, claimed: variant { $0.encoderHiddenSize = 3 }, ["encoder.rnn.weight_"])
         try Self.mismatched(written: c, claimed: variant { $0.bridgeInput = .stacked }, ["bridge.0.weight"])
-        // (`.some(.none)`: a bare `.none` would be Optional.none, i.e. the attention's default feed)
-        try Self.mismatched(written: c, claimed: variant { $0.decoderInputFeed = .some(.none) }, ["decoder.rnn.weight_ih_l0"])
+        try Self.mismatched(written: c, claimed: variant { $0.decoderInputFeed = .embeddingOnly }, ["decoder.rnn.weight_ih_l0"])
     }
 }

@@ -190,7 +190,7 @@ extension Engine {
         switch c.inputFeed {
         case .context: accumulateProduct(s.context.rows(0, R).const, l0.weightIH.columns(E, D), into: gx, beta: 1)
         case .previousOutput: accumulateProduct(s.hTilde.rows(0, R).const, l0.weightIH.columns(E, H), into: gx, beta: 1)
-        case .summary, .none: break
+        case .summary, .embeddingOnly: break
         }
         for k in 0..<c.decoderLayers {
             let layer = w.decoder[k]

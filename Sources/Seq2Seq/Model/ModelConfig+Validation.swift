@@ -57,8 +57,8 @@ extension ModelConfig {
             let allowed: [InputFeed]
             switch attention {
             case .bahdanau: allowed = [.context]
-            case .luongDot, .luongGeneral, .luongConcat: allowed = [.previousOutput, .none]
-            case .none: allowed = [.summary, .previousOutput, .none]
+            case .luongDot, .luongGeneral, .luongConcat: allowed = [.previousOutput, .embeddingOnly]
+            case .none: allowed = [.summary, .previousOutput, .embeddingOnly]
             }
             guard allowed.contains(feed) else {
                 throw bad("decoder_input_feed \(feed.rawValue) is not allowed with attention \(attention.rawValue) (allowed: \(allowed.map(\.rawValue).joined(separator: ", ")))")

@@ -49,8 +49,9 @@ public struct ModelConfig: Sendable, Equatable {
         case previousOutput = "previous_output"
         /// `u`, the encoder summary, at every step (format 1 `none`).
         case summary
-        /// Nothing: the RNN reads `e_t` alone.
-        case none
+        /// Nothing (`"none"`): the RNN reads `e_t` alone. Named apart from `Optional.none`, so that
+        /// `decoderInputFeed = .embeddingOnly` cannot be mistaken for "the attention's default".
+        case embeddingOnly = "none"
 
         /// Format 1's choice for an attention.
         public static func defaultFor(_ attention: Attention) -> InputFeed {
@@ -187,7 +188,7 @@ public struct ModelConfig: Sendable, Equatable {
         switch inputFeed {
         case .context, .summary: return encoderOutputSize
         case .previousOutput: return hiddenSize
-        case .none: return 0
+        case .embeddingOnly: return 0
         }
     }
 

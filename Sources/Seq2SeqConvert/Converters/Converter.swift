@@ -28,13 +28,19 @@ public enum Converter {
     /// coverage, context gates, SRU, sparsemax, adaptive softmax, source features, …) with a message naming
     /// the toolkit option.
     ///
+    /// When the toolkit's configuration names a subword model (SentencePiece or BPE codes), it is carried into
+    /// the model directory: found at the recorded path, else by its file name beside the checkpoint (or in the
+    /// model directory), unless `subwordOverrides` gives the file.
+    ///
     /// - Throws: `Seq2SeqError.invalidModel` naming the file, tensor or option at fault.
-    public static func convert(_ source: Source) throws -> ConvertedModel {
+    public static func convert(_ source: Source, subwordOverrides: SubwordOverrides = .init()) throws -> ConvertedModel {
         switch source {
-        case .openNMT(let path): return try OpenNMTConverter.convert(checkpoint: path)
-        case .joeyNMT(let dir, let checkpoint): return try JoeyNMTConverter.convert(modelDirectory: dir, checkpoint: checkpoint)
+        case .openNMT(let path): return try OpenNMTConverter.convert(checkpoint: path, subwordOverrides: subwordOverrides)
+        case .joeyNMT(let dir, let checkpoint):
+            return try JoeyNMTConverter.convert(modelDirectory: dir, checkpoint: checkpoint, subwordOverrides: subwordOverrides)
         case .fairseq(let path, let data, let src, let tgt):
-            return try FairseqConverter.convert(checkpoint: path, dataDirectory: data, sourceLanguage: src, targetLanguage: tgt)
+            return try FairseqConverter.convert(checkpoint: path, dataDirectory: data, sourceLanguage: src,
+                                                targetLanguage: tgt, subwordOverrides: subwordOverrides)
         case .pytorchTutorial(let path): return try TutorialConverter.convert(checkpoint: path)
         }
     }

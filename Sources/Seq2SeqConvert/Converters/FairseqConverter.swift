@@ -11,7 +11,8 @@ import Seq2Seq
 /// appended, the decoder starts from `</s>` (`bos = eos`), never emits `<pad>`, and `<s>` is left out of text.
 enum FairseqConverter {
     static func convert(checkpoint path: String, dataDirectory data: String,
-                        sourceLanguage: String? = nil, targetLanguage: String? = nil) throws -> ConvertedModel {
+                        sourceLanguage: String? = nil, targetLanguage: String? = nil,
+                        subwordOverrides: SubwordOverrides = .init()) throws -> ConvertedModel {
         let ckpt = try TorchCheckpoint(path: path)
         // Options: cfg.model (a Namespace for legacy architectures, or a dict), or the older top-level args.
         var optValue = ckpt.root["cfg"]?["model"]
@@ -127,8 +128,31 @@ enum FairseqConverter {
         try config.validate()
         let notes = ["fairseq-interactive decodes at most --max-len-b tokens (200 by default) then forces </s>; pass --max-length N and compare with --max-len-a 0 --max-len-b N",
                      "scores: fairseq prints base-2 log-probabilities; this engine reports natural logarithms"]
+        // --bpe: cfg.bpe (a dict with _name) or the legacy args; the same model on both sides.
+        var subwords: [SubwordFile] = []
+        let bpe = ckpt.root["cfg"]?["bpe"].flatMap { $0.isNone ? nil : CheckpointOptions(value: $0, origin: path) }
+        let bpeName = try bpe?.string("_name", default: "") ?? (try opt.string("bpe", default: ""))
+        let bpeOptions = bpe ?? opt
+        if !bpeName.isEmpty {
+            let tokenizer: ModelConfig.TokenizerConfig
+            let recorded: String?
+            switch bpeName {
+            case "sentencepiece":
+                tokenizer = .fairseqSentencePiece(model: "")
+                recorded = bpeOptions.value["sentencepiece_model"]?.string
+            case "subword_nmt":
+                tokenizer = .fairseqBPE(codes: "", separator: try bpeOptions.string("bpe_separator", default: "@@"))
+                recorded = bpeOptions.value["bpe_codes"]?.string
+            default:
+                throw unsupported(path, "--bpe \(bpeName)", "sentencepiece and subword_nmt are")
+            }
+            for side in [ModelConfig.Side.source, .target] {
+                subwords.append(try SubwordFile.locate(side: side, recorded: recorded, tokenizer: tokenizer, overrides: subwordOverrides,
+                                                       searchDirectories: [directoryOf(path), data], what: "\(path) (--bpe \(bpeName))"))
+            }
+        }
         return ConvertedModel(toolkit: "fairseq", origin: path, config: config, tensors: out,
-                              sourceVocabulary: source, targetVocabulary: target, notes: notes)
+                              sourceVocabulary: source, targetVocabulary: target, notes: notes, subwordFiles: subwords)
     }
 
     /// A fairseq dictionary: the four specials, then the first field of each `token count [flags]` line.

@@ -13,7 +13,8 @@ import Yams
 /// starting equal to the hidden state; `embeddings.scale` is folded into the embedding tables; the source gets
 /// `</s>` appended; greedy and beam search never emit `<s>` or `<pad>` (nor `<unk>` with `generate_unk: false`).
 enum JoeyNMTConverter {
-    static func convert(modelDirectory dir: String, checkpoint: String? = nil) throws -> ConvertedModel {
+    static func convert(modelDirectory dir: String, checkpoint: String? = nil,
+                        subwordOverrides: SubwordOverrides = .init()) throws -> ConvertedModel {
         let configPath = dir + "/config.yaml"
         let cfg = try yamlOptions(configPath)
         let model = cfg.section("model"), data = cfg.section("data"), testing = cfg.section("testing")
@@ -31,8 +32,8 @@ enum JoeyNMTConverter {
         // Vocabularies and text level.
         let level = try data.section("src").string("level", default: "word")
         let targetLevel = try data.section("trg").string("level", default: "word")
-        guard level == targetLevel, level == "word" || level == "char" else {
-            throw unsupported(configPath, "data.src.level \(level) / data.trg.level \(targetLevel)", "word and char levels are (subword models need the sentencepiece/bpe tokenizers)")
+        guard level == targetLevel, ["word", "char", "bpe"].contains(level) else {
+            throw unsupported(configPath, "data.src.level \(level) / data.trg.level \(targetLevel)", "word, char and bpe levels (the same on both sides) are")
         }
         func readVocab(_ name: String) throws -> [String] {
             let tokens = try Vocabulary(contentsOf: dir + "/" + name).tokens
@@ -157,7 +158,7 @@ enum JoeyNMTConverter {
             specialTokens: .init(pad: pad, bos: bos, eos: eos, unk: unk),
             encoderHiddenSize: He == H ? nil : He, bridgeActivation: bridgeActivation,
             bridgeCell: bridge == .linear && cell == .lstm ? .hidden : .zeros,
-            decoderInputFeed: inputFeeding ? nil : ModelConfig.InputFeed.none,
+            decoderInputFeed: inputFeeding ? nil : .embeddingOnly,
             sourceAppendEOS: true, suppressIDs: Array(Set(suppress)).sorted(),
             decodingDefaults: .init(beamSize: try testing.int("beam_size", default: 1),
                                     minLength: try testing.int("min_output_length", default: 1)))
@@ -170,8 +171,34 @@ enum JoeyNMTConverter {
         for side in ["src", "trg"] where try data.section(side).bool("lowercase") {
             notes.append("data.\(side).lowercase is true: JoeyNMT lowercases \(side == "src" ? "its input" : "references"); lowercase the input yourself")
         }
+        var subwords: [SubwordFile] = []
+        if level == "bpe" {
+            for side in [ModelConfig.Side.source, .target] {
+                let section = data.section(side == .source ? "src" : "trg")
+                let kind = try section.string("tokenizer_type", default: "sentencepiece")
+                let tcfg = section.section("tokenizer_cfg")
+                if try tcfg.string("pretokenizer", default: "none") != "none" {
+                    throw unsupported(configPath, "tokenizer_cfg.pretokenizer", "Moses pre-tokenization is not reproduced")
+                }
+                let tokenizer: ModelConfig.TokenizerConfig
+                let recorded: String?
+                switch kind {
+                case "sentencepiece":
+                    tokenizer = .joeyNMTSentencePiece(model: "")
+                    recorded = tcfg.value["model_file"]?.string
+                case "subword-nmt":
+                    tokenizer = .joeyNMTBPE(codes: "", separator: try tcfg.string("separator", default: "@@"))
+                    recorded = tcfg.value["codes"]?.string
+                default:
+                    throw unsupported(configPath, "tokenizer_type \(kind)", "sentencepiece and subword-nmt are")
+                }
+                subwords.append(try SubwordFile.locate(side: side, recorded: recorded, tokenizer: tokenizer,
+                                                       overrides: subwordOverrides, searchDirectories: [dir],
+                                                       what: "\(configPath) (data.\(side == .source ? "src" : "trg").tokenizer_cfg)"))
+            }
+        }
         return ConvertedModel(toolkit: "joeynmt", origin: dir, config: config, tensors: out,
-                              sourceVocabulary: source, targetVocabulary: target, notes: notes)
+                              sourceVocabulary: source, targetVocabulary: target, notes: notes, subwordFiles: subwords)
     }
 
     /// `config.yaml` as options (Yams parses; values become plain data).

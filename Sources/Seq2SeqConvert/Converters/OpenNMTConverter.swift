@@ -13,7 +13,7 @@ import Seq2Seq
 ///   `linear` bridge over `stacked` input with `relu`: row block `k` of `diag(W, W)`, and `bridge.1` for cells;
 /// - `-input_feed 0` is `decoder_input_feed: none`; `-global_attention none` feeds `o_{t−1}` (or nothing).
 enum OpenNMTConverter {
-    static func convert(checkpoint path: String) throws -> ConvertedModel {
+    static func convert(checkpoint path: String, subwordOverrides: SubwordOverrides = .init()) throws -> ConvertedModel {
         let ckpt = try TorchCheckpoint(path: path)
         let opt = CheckpointOptions(value: try ckpt.value(at: ["opt"]), origin: path)
         try refuseUnsupported(opt, ckpt: ckpt, path: path)
@@ -101,7 +101,7 @@ enum OpenNMTConverter {
             out.append(("decoder.attention.combine.weight", try w.take("decoder.attn.linear_out.weight", shape: [H, D + H])))
             if let b = try w.takeIfPresent("decoder.attn.linear_out.bias", shape: [H]) { out.append(("decoder.attention.combine.bias", b)) }
         }
-        let feed: ModelConfig.InputFeed = inputFeed ? .previousOutput : .none
+        let feed: ModelConfig.InputFeed = inputFeed ? .previousOutput : .embeddingOnly
 
         // Decoder RNN: layer 0 reads [e_t; h̃_{t−1}] with input feeding, e_t alone without.
         out.append(("decoder.embedding.weight", tgtEmb))
@@ -171,8 +171,32 @@ enum OpenNMTConverter {
         if bridge == .linear {
             notes.append("-bridge: OpenNMT-py applies it to a view of the whole batch, so its own result depends on the batch; this model gives its batch-size-1 result for every sentence")
         }
+        let subwords = try subwordFiles(opt, path: path, overrides: subwordOverrides)
         return ConvertedModel(toolkit: "opennmt-py", origin: path, config: config, tensors: out,
-                              sourceVocabulary: source, targetVocabulary: target, notes: notes)
+                              sourceVocabulary: source, targetVocabulary: target, notes: notes, subwordFiles: subwords)
+    }
+
+    /// The `sentencepiece` or `bpe` transform's models (`src_subword_model`, `tgt_subword_model`), applied
+    /// as `onmt_translate -transforms ...` applies them.
+    private static func subwordFiles(_ opt: CheckpointOptions, path: String, overrides: SubwordOverrides) throws -> [SubwordFile] {
+        var transforms = Set<String>()
+        for key in ["transforms", "_all_transform"] {
+            for v in opt.value[key]?.elements ?? [] { if let s = v.string { transforms.insert(s) } }
+        }
+        if transforms.contains("onmt_tokenize") {
+            throw unsupported(path, "the onmt_tokenize transform", "pyonmttok's tokenization is not reproduced; the sentencepiece and bpe transforms are")
+        }
+        let kinds = transforms.intersection(["sentencepiece", "bpe"])
+        guard let kind = kinds.first else { return [] }
+        guard kinds.count == 1 else { throw unsupported(path, "both the sentencepiece and the bpe transform", "one subword transform is") }
+        return try [ModelConfig.Side.source, .target].map { side in
+            let key = side == .source ? "src_subword_model" : "tgt_subword_model"
+            let recorded = opt.value[key]?.string
+            let tokenizer: ModelConfig.TokenizerConfig = kind == "sentencepiece"
+                ? .openNMTSentencePiece(model: "") : .openNMTBPE(codes: "")
+            return try SubwordFile.locate(side: side, recorded: recorded, tokenizer: tokenizer, overrides: overrides,
+                                          searchDirectories: [directoryOf(path)], what: "\(path) (-\(key))")
+        }
     }
 
     private static func refuseUnsupported(_ opt: CheckpointOptions, ckpt: TorchCheckpoint, path: String) throws {

@@ -52,7 +52,7 @@ enum TutorialConverter {
             cell: .gru, sourceVocabSize: source.count, targetVocabSize: target.count, embeddingSize: H, hiddenSize: H,
             bridge: .copy, attention: attention ? .bahdanau : .none, attentionSize: attention ? H : nil,
             tokenizer: .whitespace, specialTokens: .init(pad: nil, bos: 0, eos: 1, unk: nil),
-            decoderInputFeed: attention ? nil : ModelConfig.InputFeed.none,
+            decoderInputFeed: attention ? nil : .embeddingOnly,
             decoderEmbeddingActivation: attention ? .none : .relu,
             sourceAppendEOS: true, decodingDefaults: .init(beamSize: 1))
         config.formatVersion = 2

@@ -59,8 +59,8 @@ extension ParityCombination {
         let feeds: [ModelConfig.InputFeed]
         switch attention {
         case .bahdanau: feeds = [.context]
-        case .none: feeds = [.summary, .previousOutput, .none]
-        case .luongDot, .luongGeneral, .luongConcat: feeds = [.previousOutput, .none]
+        case .none: feeds = [.summary, .previousOutput, .embeddingOnly]
+        case .luongDot, .luongGeneral, .luongConcat: feeds = [.previousOutput, .embeddingOnly]
         }
         // Output projection: none, untied O, or tied (E = O); without one, sometimes tied with E = H.
         let projection = (variant + a) % 3
