@@ -20,7 +20,8 @@ enum P {
     /// STACK_GLOBAL (protocol 4): the module and name as strings first.
     static func stackGlobal(_ module: String, _ name: String) -> [UInt8] { str(module) + str(name) + op(.stackGlobal) }
     static func str(_ s: String) -> [UInt8] { let u = Array(s.utf8); return op(.binunicode) + le(u.count, 4) + u }
-    static func int(_ i: Int) -> [UInt8] { op(.binint) + le(i, 4) }
+    /// BININT when `i` fits in 32 bits, else LONG1 of 8 bytes.
+    static func int(_ i: Int) -> [UInt8] { Int32(exactly: i) != nil ? op(.binint) + le(i, 4) : op(.long1) + [8] + le(i, 8) }
     static func put(_ i: Int) -> [UInt8] { op(.binput) + [UInt8(i)] }
     static func get(_ i: Int) -> [UInt8] { op(.binget) + [UInt8(i)] }
     static func tupleOf(_ items: [[UInt8]]) -> [UInt8] { mark + items.flatMap { $0 } + tuple }
@@ -46,9 +47,9 @@ enum ZipWriter {
         var method: UInt16 = 0
     }
 
-    /// A zip of `entries`; `align` pads each entry's data to that many bytes (as torch.save does with 64);
-    /// `zip64` writes every size and offset through ZIP64 records.
-    static func archive(_ entries: [Entry], align: Int = 64, zip64: Bool = false) -> [UInt8] {
+    /// A zip of `entries`; `align` pads each entry's data to that many bytes (as torch.save does with 64), plus
+    /// `skew` (to misalign it on purpose); `zip64` writes every size and offset through ZIP64 records.
+    static func archive(_ entries: [Entry], align: Int = 64, skew: Int = 0, zip64: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         var central: [UInt8] = []
         let le = P.le
@@ -60,8 +61,7 @@ enum ZipWriter {
             if zip64 { extra += le(1, 2) + le(16, 2) + le(e.data.count, 8) + le(e.data.count, 8) }
             let unpadded = offset + 30 + name.count + extra.count
             if align > 1 {
-                var pad = (align - (unpadded + 4) % align) % align
-                if pad < 0 { pad += align }
+                let pad = (align - (unpadded + 4) % align) % align + skew
                 extra += le(0x4246, 2) + le(pad, 2) + [UInt8](repeating: 0x5A, count: pad)
             }
             let size32 = zip64 ? 0xFFFF_FFFF : e.data.count
@@ -89,13 +89,13 @@ enum ZipWriter {
     }
 
     /// A torch.save-like archive named `archive`: `data.pkl`, the records `data/<key>`, `version`, `byteorder`.
-    static func torch(_ pickle: [UInt8], records: [(String, [UInt8])] = [], align: Int = 64, zip64: Bool = false,
+    static func torch(_ pickle: [UInt8], records: [(String, [UInt8])] = [], align: Int = 64, zip64: Bool = false, skew: Int = 0,
                       byteorder: String = "little") -> [UInt8] {
         var entries = [Entry(name: "archive/data.pkl", data: pickle)]
         entries += [Entry(name: "archive/byteorder", data: Array(byteorder.utf8))]
         entries += records.map { Entry(name: "archive/data/\($0.0)", data: $0.1) }
         entries += [Entry(name: "archive/version", data: Array("3\n".utf8))]
-        return archive(entries, align: align, zip64: zip64)
+        return archive(entries, align: align, skew: skew, zip64: zip64)
     }
 }
 
