@@ -119,12 +119,14 @@ enum PickleTests {
         return try TorchCheckpoint(path: path, verifyChecksums: verifyChecksums)
     }
 
-    /// Unpickles a raw stream; persistent ids resolve to zero-filled storages of the declared size.
+    /// Unpickles a raw stream; persistent ids resolve to zero-filled storages of the declared size (at most 1 MiB).
     static func unpickle(_ bytes: [UInt8]) throws -> PickleValue {
         let owner = Owner()
         return try bytes.withUnsafeBytes { raw in
             try Unpickler.load(raw, context: "test.pkl") { key, dtype, count, location in
-                let b = UnsafeMutableRawBufferPointer.allocate(byteCount: count * dtype.size, alignment: 16)
+                let (n, overflow) = count.multipliedReportingOverflow(by: dtype.size)
+                guard !overflow, n <= 1 << 20 else { throw PickleFailure("storage \(key) is larger than the tests' 1 MiB") }
+                let b = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 16)
                 b.initializeMemory(as: UInt8.self, repeating: 0)
                 owner.buffers.append(b)
                 return TorchStorage(key: key, dtype: dtype, count: count, location: location, bytes: UnsafeRawBufferPointer(b), owner: owner)
@@ -148,6 +150,33 @@ enum PickleTests {
             }
         } catch {
             Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+extension PickleValue {
+    /// Reads every tensor of the tree (floats or ints, and in place) and looks up every dict and object, as a
+    /// converter would; returns the number of values visited.
+    @discardableResult
+    func walk() -> Int {
+        switch self {
+        case .tensor(let t):
+            if t.dtype.isFloatingPoint {
+                let f = try! t.floats()
+                precondition(f.count == t.count)
+                if let b = t.float32Buffer { precondition(Array(b) == f || f.contains { $0.isNaN }) }
+            } else {
+                precondition(try! t.ints().count == t.count)
+            }
+            return 1
+        case .list(let xs), .tuple(let xs), .set(let xs): return xs.reduce(1) { $0 + $1.walk() }
+        case .dict(let items):
+            _ = self["model"]
+            return items.reduce(1) { $0 + $1.key.walk() + $1.value.walk() }
+        case .object(_, let args, let state):
+            _ = attributes
+            return args.reduce(1) { $0 + $1.walk() } + (state?.walk() ?? 0)
+        default: return 1
         }
     }
 }
