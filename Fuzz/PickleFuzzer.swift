@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 // Fuzz target: the bytes are read twice, (1) as a raw pickle stream by the restricted unpickler, whose persistent
-// ids resolve to zero-filled storages of the declared size (at most 1 MiB), and (2) as a checkpoint file by
+// ids resolve to filled storages of the declared size (at most 64 KiB), and (2) as a checkpoint file by
 // TorchCheckpoint (zip archive, then data.pkl and its storage records), with and without checksums. Every value
 // that comes back is walked: tensors are read with floats()/ints() and in place, dicts and objects looked up.
 
@@ -46,7 +46,7 @@ public func pickleFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let buffers = Buffers()
     let value = try? Unpickler.load(raw, context: "fuzz.pkl") { key, dtype, count, location in
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.size)
-        guard !overflow, bytes <= 1 << 20 else { throw PickleFailure("storage \(key) too large for the fuzzer") }
+        guard !overflow, bytes <= 1 << 16 else { throw PickleFailure("storage \(key) too large for the fuzzer") }
         let b = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes, 1), alignment: 16)
         b.initializeMemory(as: UInt8.self, repeating: 0x3F)
         buffers.list.append(b)

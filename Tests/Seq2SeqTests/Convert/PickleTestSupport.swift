@@ -27,8 +27,8 @@ enum P {
     static func tupleOf(_ items: [[UInt8]]) -> [UInt8] { mark + items.flatMap { $0 } + tuple }
 
     /// `('storage', torch.<type>, key, 'cpu', count)` as a persistent id.
-    static func storage(_ key: String, count: Int, type: String = "FloatStorage") -> [UInt8] {
-        tupleOf([str("storage"), global("torch", type), str(key), str("cpu"), int(count)]) + binpersid
+    static func storage(_ key: String, count: Int, type: String = "FloatStorage", location: String = "cpu") -> [UInt8] {
+        tupleOf([str("storage"), global("torch", type), str(key), str(location), int(count)]) + binpersid
     }
 
     /// `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`.

@@ -34,6 +34,15 @@ struct ZipArchiveTests {
         try Self.check(c, mapped: false)
     }
 
+    @Test("A storage saved from a GPU is read the same way; a tensor may view part of its storage")
+    func locations() throws {
+        let pickle = P.proto2 + P.tensor(P.storage("7", count: 6, location: "cuda:0"), offset: 2, shape: [2, 2], strides: [1, 2]) + P.stop
+        let c = try T.checkpoint(ZipWriter.torch(pickle, records: [("7", float32Bytes([1, 2, 3, 4, 5, 6]))]))
+        let t = try #require(c.root.tensor)
+        #expect(t.storage.location == "cuda:0" && t.storage.key == "7" && t.storage.count == 6)
+        #expect(try t.floats() == [3, 5, 4, 6])
+    }
+
     @Test("A storage whose declared count disagrees with its record, or whose record is missing, is refused")
     func storageRecords() {
         T.expectError(["archive/data.pkl", "BINPERSID", "storage \"0\" is declared as 6 elements of float32 (24 bytes)", "archive/data/0 holds 20 bytes"]) {
