@@ -4,10 +4,19 @@ import Glibc
 import Darwin
 #endif
 
-// Fuzz target: the bytes are read twice, (1) as a raw pickle stream by the restricted unpickler, whose persistent
-// ids resolve to filled storages of the declared size (at most 64 KiB), and (2) as a checkpoint file by
-// TorchCheckpoint (zip archive, then data.pkl and its storage records), with and without checksums. Every value
-// that comes back is walked: tensors are read with floats()/ints() and in place, dicts and objects looked up.
+// Fuzz target: the bytes are read three times: (1) as a raw pickle stream by the restricted unpickler, whose
+// persistent ids resolve to filled storages of the declared size (at most 64 KiB); (2) as the data.pkl of the
+// fixture Tests/Fixtures/pickle/state_dict.pt, whose records "0".."14" (float32, float16, int64, ... of known
+// sizes) the pickle may name; (3) as a checkpoint file by TorchCheckpoint (zip archive, then data.pkl and its
+// storage records), with and without checksums. Every value that comes back is walked: tensors are read with
+// floats()/ints() and in place, dicts and objects looked up.
+
+/// The fixture archive whose records (2) resolves against.
+private let fixture: ZipArchive = {
+    guard let file = try? MappedFile(path: FuzzSupport.root + "/Tests/Fixtures/pickle/state_dict.pt"),
+          let archive = try? ZipArchive(file: file) else { fatalError("cannot read Tests/Fixtures/pickle/state_dict.pt") }
+    return archive
+}()
 
 private final class Buffers {
     var list: [UnsafeMutableRawBufferPointer] = []
@@ -54,6 +63,9 @@ public func pickleFuzzer(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                             bytes: UnsafeRawBufferPointer(rebasing: b[0..<bytes]), owner: buffers)
     }
     if let value { walk(value, &sum) }
+    if let v = try? Unpickler.load(raw, context: "fuzz.pkl", resolve: TorchCheckpoint.storages(in: fixture, prefix: "state_dict")) {
+        walk(v, &sum)
+    }
 
     let path = FuzzSupport.scratch + "/checkpoint.pt"
     FuzzSupport.write(path, raw)

@@ -119,9 +119,13 @@ struct FuzzRegressionTests {
 
     @Test("Pickle streams and checkpoint files are read or refused; what is read walks (every tensor read)")
     func pickle() throws {
+        let fixture = try ZipArchive(file: MappedFile(path: PickleTests.fixtures.appendingPathComponent("state_dict.pt").path))
         for file in Self.files(Self.reproducers.appendingPathComponent("pickle")) + Self.files(Self.corpus.appendingPathComponent("pickle")) {
             let bytes = try readFile(file.path)
             Self.acceptOrRefuse(file) { try PickleTests.unpickle(bytes) }?.walk()
+            Self.acceptOrRefuse(file) {  // as the fuzzer does: storages from the state_dict fixture's records
+                try bytes.withUnsafeBytes { try Unpickler.load($0, context: "fuzz.pkl", resolve: TorchCheckpoint.storages(in: fixture, prefix: "state_dict")) }
+            }?.walk()
             for verify in [true, false] {
                 guard let c = Self.acceptOrRefuse(file, { try TorchCheckpoint(path: file.path, verifyChecksums: verify) }) else { continue }
                 c.root.walk()
