@@ -1,5 +1,6 @@
 import Foundation
 @testable import Seq2Seq
+@testable import Seq2SeqConvert
 import Testing
 
 /// Every input the fuzzers found or were seeded with goes through the same entry points as the fuzz targets
@@ -9,7 +10,7 @@ import Testing
 /// Replay one file in the fuzzer itself with `scripts/fuzz.sh <target> 0 FILE`.
 @Suite("Fuzz regressions")
 struct FuzzRegressionTests {
-    static let targets = ["safetensors", "config", "vocabulary", "requests"]
+    static let targets = ["safetensors", "config", "vocabulary", "requests", "pickle"]
     static let reproducers = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/fuzz")
     static let corpus = Fixtures.repositoryRoot.appendingPathComponent("Fuzz/corpus")
 
@@ -112,6 +113,23 @@ struct FuzzRegressionTests {
                 if let (s, t) = Self.acceptOrRefuse(file, { try line.withUnsafeBytes { try Requests.scorePair($0, model: model) } }) {
                     _ = Self.acceptOrRefuse(file) { try translator.score(sources: [s], targets: [t]) }
                 }
+            }
+        }
+    }
+
+    @Test("Pickle streams and checkpoint files are read or refused; what is read walks (every tensor read)")
+    func pickle() throws {
+        let fixture = try ZipArchive(file: MappedFile(path: PickleTests.fixtures.appendingPathComponent("state_dict.pt").path))
+        for file in Self.files(Self.reproducers.appendingPathComponent("pickle")) + Self.files(Self.corpus.appendingPathComponent("pickle")) {
+            let bytes = try readFile(file.path)
+            Self.acceptOrRefuse(file) { try PickleTests.unpickle(bytes) }?.walk()
+            Self.acceptOrRefuse(file) {  // as the fuzzer does: storages from the state_dict fixture's records
+                try bytes.withUnsafeBytes { try Unpickler.load($0, context: "fuzz.pkl", resolve: TorchCheckpoint.storages(in: fixture, prefix: "state_dict")) }
+            }?.walk()
+            for verify in [true, false] {
+                guard let c = Self.acceptOrRefuse(file, { try TorchCheckpoint(path: file.path, verifyChecksums: verify) }) else { continue }
+                c.root.walk()
+                _ = Self.acceptOrRefuse(file) { try c.stateDict() }
             }
         }
     }

@@ -52,7 +52,7 @@ fi
 # The PyTorch tutorial model (tutorial.py trains, saves model.pt and runs evaluate).
 train_tutorial() {
   local PY=$VENVS/onmt/bin/python OUT=$FIXTURES/tutorial_attn D=$WORK/tutorial_attn
-  rm -rf "$D" && mkdir -p "$D" "$OUT"
+  rm -rf "$D" "$OUT" && mkdir -p "$D" "$OUT"
   OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nice -n 10 "$PY" "$HERE/tutorial.py" --corpus "$CORPUS" --out "$OUT" \
     --epochs "${TUTORIAL_EPOCHS:-15}" > "$D/train.log" 2>&1
   cp "$CORPUS/test_tutorial.tgt" "$OUT/reference.tgt"

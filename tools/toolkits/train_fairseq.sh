@@ -17,7 +17,7 @@ BIN=$VENVS/fairseq/bin
 PY=$BIN/python
 D=$WORK/$NAME
 OUT=$FIXTURES/$NAME
-rm -rf "$D" && mkdir -p "$D" "$OUT/data"
+rm -rf "$D" "$OUT" && mkdir -p "$D" "$OUT/data"
 
 case $NAME in
   fairseq_bilstm_proj)

@@ -19,7 +19,7 @@ BIN=$VENVS/onmt/bin
 PY=$BIN/python
 D=$WORK/$NAME
 OUT=$FIXTURES/$NAME
-if [ -z "${SKIP_TRAIN:-}" ]; then rm -rf "$D"; fi
+if [ -z "${SKIP_TRAIN:-}" ]; then rm -rf "$D" "$OUT"; fi
 mkdir -p "$D" "$OUT"
 
 case $NAME in
@@ -51,7 +51,7 @@ word_vec_size: 32
 global_attention: dot
 input_feed: 0
 share_decoder_embeddings: true"
-    STEPS=${STEPS:-1000}; LR=${LR:-0.004} ;;
+    STEPS=${STEPS:-3000}; LR=${LR:-0.003} ;;
   *) echo "unknown model $NAME" >&2; exit 2 ;;
 esac
 

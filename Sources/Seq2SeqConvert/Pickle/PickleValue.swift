@@ -7,7 +7,8 @@
 /// been built from and the state `BUILD` would have given it (`argparse.Namespace` has its attributes as a
 /// dict state). Nothing named in a pickle is ever imported, called or looked up.
 ///
-/// The tree has no cycles, its depth is at most `Unpickler.maxDepth` and its size at most `Unpickler.maxElements`.
+/// The tree has no cycles, nests at most 200 levels deep and holds at most 10,000,000 values (a container shared
+/// through the pickle's memo counts each time it appears).
 public indirect enum PickleValue: Sendable, Equatable {
     case none
     case bool(Bool)
@@ -30,6 +31,8 @@ public indirect enum PickleValue: Sendable, Equatable {
     /// what `BUILD` gave it, if anything.
     case object(className: String, args: [PickleValue], state: PickleValue?)
 
+    /// Structural equality (dicts in order; tensors equal when they are the same view of the same storage; floats as
+    /// `Double`, so NaN differs from itself).
     public static func == (a: PickleValue, b: PickleValue) -> Bool {
         switch (a, b) {
         case (.none, .none): return true
@@ -78,9 +81,13 @@ extension PickleValue {
         }
     }
 
+    /// The string, when this is one.
     public var string: String? { if case .string(let s) = self { return s } else { return nil } }
+    /// The integer, when this is one (a bool is not an int here).
     public var int: Int? { if case .int(let i) = self { return i } else { return nil } }
+    /// The boolean, when this is one.
     public var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+    /// The tensor, when this is one.
     public var tensor: TorchTensor? { if case .tensor(let t) = self { return t } else { return nil } }
     /// A float, or an int as a Double.
     public var double: Double? {

@@ -107,7 +107,9 @@ struct Unpickler {
                 return stack[0]
             case .mark: marks.append(stack.count)
             case .pop:
-                if stack.count > (marks.last ?? 0) { stack.removeLast() } else { _ = try popMark() }
+                if stack.count > (marks.last ?? 0) { stack.removeLast() } else if !marks.isEmpty { _ = try popMark() } else {
+                    throw PickleFailure("stack underflow: no value to pop")
+                }
             case .popMark: _ = try popMark()
             case .dup: stack.append(try top())
             case .none: push(.leaf(.none))

@@ -54,7 +54,14 @@ public final class TorchCheckpoint: Sendable {
             }
         }
         for entry in verifyChecksums ? archive.entries : [pickle] { try archive.verifyChecksum(of: entry) }
-        root = try Unpickler.load(archive.bytes(of: pickle), context: "\(path): \(pickle.name)") { key, dtype, count, location in
+        root = try Unpickler.load(archive.bytes(of: pickle), context: "\(path): \(pickle.name)",
+                                  resolve: Self.storages(in: archive, prefix: prefix))
+    }
+
+    /// Resolves persistent ids to the records `<prefix>/data/<key>` of `archive`, which must hold exactly the
+    /// declared number of elements.
+    static func storages(in archive: ZipArchive, prefix: String) -> StorageResolver {
+        { key, dtype, count, location in
             let name = "\(prefix)/data/\(key)"
             guard let record = archive.entry(name) else {
                 throw PickleFailure("storage \"\(key)\" has no record \(name) in the archive")
@@ -63,7 +70,7 @@ public final class TorchCheckpoint: Sendable {
             guard !overflow, bytes == record.dataRange.count else {
                 throw PickleFailure("storage \"\(key)\" is declared as \(count) elements of \(dtype.rawValue) (\(overflow ? "overflowing" : "\(bytes)") bytes), but its record \(name) holds \(record.dataRange.count) bytes")
             }
-            return TorchStorage(key: key, dtype: dtype, count: count, location: location, bytes: archive.bytes(of: record), owner: file)
+            return TorchStorage(key: key, dtype: dtype, count: count, location: location, bytes: archive.bytes(of: record), owner: archive.file)
         }
     }
 

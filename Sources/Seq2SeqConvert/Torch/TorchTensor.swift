@@ -45,6 +45,7 @@ public enum TorchDType: String, Sendable, CaseIterable {
 public final class TorchStorage: @unchecked Sendable {
     /// The record's key in the archive (`data/<key>`).
     public let key: String
+    /// The element type the persistent id declares (`torch.FloatStorage` is float32, ...).
     public let dtype: TorchDType
     /// Number of elements (the record holds `count × dtype.size` bytes: checked when the storage is read).
     public let count: Int
@@ -72,6 +73,7 @@ public final class TorchStorage: @unchecked Sendable {
 /// Element `(i0, i1, ...)` is storage element `storageOffset + Σ ik·strides[k]`. Every view was checked
 /// against its storage when the checkpoint was read: it lies inside the storage whatever its strides.
 public struct TorchTensor: @unchecked Sendable, Equatable {
+    /// The storage the view reads; shared by every tensor that views it.
     public let storage: TorchStorage
     /// The shape, outermost first; `[]` is a scalar.
     public let shape: [Int]
@@ -80,6 +82,7 @@ public struct TorchTensor: @unchecked Sendable, Equatable {
     /// The first element's index in the storage.
     public let storageOffset: Int
 
+    /// The element type (the storage's).
     public var dtype: TorchDType { storage.dtype }
 
     /// Number of elements (the product of `shape`).
@@ -132,6 +135,7 @@ public struct TorchTensor: @unchecked Sendable, Equatable {
         self.storageOffset = storageOffset
     }
 
+    /// The same view of the same storage object.
     public static func == (a: TorchTensor, b: TorchTensor) -> Bool {
         a.storage === b.storage && a.shape == b.shape && a.strides == b.strides && a.storageOffset == b.storageOffset
     }
