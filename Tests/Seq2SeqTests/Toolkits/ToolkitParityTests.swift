@@ -57,9 +57,9 @@ struct ToolkitParityTests {
         #expect(sources.count >= 100, "\(name): too few test lines (\(sources.count)) to measure 99.5%")
     }
 
-    /// The converter's source for a fixture folder, by its meta.json's toolkit.
+    /// The converter's source for a fixture folder, by its name's prefix (`onmt_`, `joey_`, `fairseq_`, `tutorial_`).
     static func source(_ dir: URL, meta: JSONValue) throws -> Converter.Source {
-        let toolkit = meta["toolkit"].flatMap { if case .string(let s) = $0 { return s } else { return nil } } ?? ""
+        let toolkit = dir.lastPathComponent.split(separator: "_").first.map(String.init) ?? ""
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         func first(_ suffix: String) throws -> String {
             guard let f = files.first(where: { $0.hasSuffix(suffix) }) else {
@@ -67,13 +67,13 @@ struct ToolkitParityTests {
             }
             return dir.appendingPathComponent(f).path
         }
-        switch toolkit.lowercased() {
-        case "opennmt-py", "opennmt": return .openNMT(checkpoint: try first(".pt"))
-        case "joeynmt": return .joeyNMT(modelDirectory: dir.path)
+        switch toolkit {
+        case "onmt": return .openNMT(checkpoint: try first(".pt"))
+        case "joey": return .joeyNMT(modelDirectory: dir.path)
         case "fairseq": return .fairseq(checkpoint: dir.appendingPathComponent("checkpoint_best.pt").path,
                                         dataDirectory: dir.appendingPathComponent("data").path)
-        case "pytorch-tutorial", "tutorial": return .pytorchTutorial(checkpoint: try first(".pt"))
-        default: throw Seq2SeqError.invalidModel("\(dir.path)/meta.json: unknown toolkit \"\(toolkit)\"")
+        case "tutorial": return .pytorchTutorial(checkpoint: try first(".pt"))
+        default: throw Seq2SeqError.invalidModel("\(dir.path): unknown toolkit prefix \"\(toolkit)\"")
         }
     }
 
