@@ -62,6 +62,7 @@ struct GoldenCase {
         }
         if has("text_inputs.txt") { try checkTextOutput(model, options: greedy) }
         if has("bad_inputs.jsonl") { try checkBadInputs(model, options: greedy) }
+        if spec["option_runs"] != nil { try checkOptionRuns(model) }
     }
 
     func options(_ d: JSONValue, attention: Bool) -> DecodingOptions {
