@@ -2,7 +2,8 @@
 """(A copy of ../shared/fixtures/check.py, kept so the repository's own golden cases can be checked
 through the command line in a clone without ../shared; extended for format 2 with two optional steps:
 `expected_defaults.jsonl` (the CLI run without --beam-size/--min-length/--n-best/--length-penalty, so the
-model's decoding_defaults apply) and `bad_text_inputs.txt` (--format text with line errors).)
+model's decoding_defaults apply) and `bad_text_inputs.txt` (--format text with line errors); it also checks the
+"option_runs" of the decoding-options cases, MODEL.md "Decoding options".)
 
 Run a seq2seq engine's command line over a fixture directory and compare with the expectations.
 
@@ -371,6 +372,61 @@ def check_text_format(cli, case_dir, case, timeout):
             raise Problem(f"{where} line {i}: {b[:80]!r}, expected {a[:80]!r}")
 
 
+def option_flags(opts):
+    """Decoding options (snake case, MODEL.md "Decoding options") as command-line flags."""
+    f = ["--beam-size", str(opts.get("beam_size", 1))]
+    for k, v in opts.items():
+        if k == "beam_size":
+            continue
+        flag = "--" + k.replace("_", "-")
+        if k == "suppress_sequences":
+            for sq in v:
+                f += ["--suppress-sequence", ",".join(str(i) for i in sq)]
+        elif isinstance(v, bool):
+            f += [flag] if v else []
+        elif isinstance(v, list):
+            f += [flag, ",".join(str(i) for i in v)]
+        else:
+            f += [flag, str(v)]
+    return f
+
+
+def check_option_runs(cli, case_dir, case, ctx, timeout):
+    """Golden runs of MODEL.md "Decoding options" (cases with "option_runs"): ids exact (the generator avoids
+    near ties), log-probabilities, scores and token log-probabilities within LP_TOL, n-best lists, warnings."""
+    for run in case.get("option_runs", []):
+        where = f"options {run['name']}"
+        cmd = [cli, "translate", "--model", os.path.join(case_dir, "model"), "--format", "jsonl", "--return-scores",
+               "--input", os.path.join(case_dir, run["inputs"])] + option_flags(run["options"])
+        r = run_cli(cmd, timeout)
+        if "fail" in r:
+            raise Problem(f"{where}: {r['fail']}")
+        if r["rc"] != 0:
+            raise Problem(f"{where}: {rc_text(r['rc'])}; stderr: {r['err'].strip()[:200]!r}")
+        exp = read_jsonl(os.path.join(case_dir, run["expected"]))
+        got = parse_lines(out_lines(r["out"]), where)
+        if len(got) != len(exp):
+            raise Problem(f"{where}: {len(got)} output lines for {len(exp)} input lines")
+        for i, (e, o) in enumerate(zip(exp, got), 1):
+            w = f"{where} line {i}"
+            pairs = [(e, o)]
+            if "n_best" in e:
+                nb = o.get("n_best")
+                if not isinstance(nb, list) or len(nb) != len(e["n_best"]):
+                    raise Problem(f"{w}: \"n_best\" should have {len(e['n_best'])} entries")
+                pairs += list(zip(e["n_best"], nb))
+            for eh, gh in pairs:
+                cmp_hyp(eh, gh, ctx, w, check_att=False)
+                tl = gh.get("token_log_probs")
+                if not isinstance(tl, list) or len(tl) != len(eh["token_log_probs"]):
+                    raise Problem(f"{w}: token_log_probs missing or of the wrong length")
+                for t, (a, b) in enumerate(zip(eh["token_log_probs"], tl), 1):
+                    if not is_num(b) or abs(a - b) > LP_TOL:
+                        raise Problem(f"{w}: token_log_probs[{t}] = {b}, expected {a:.6f}")
+            if e.get("warnings", []) != o.get("warnings", []):
+                raise Problem(f"{w}: warnings {o.get('warnings')}, expected {e.get('warnings')}")
+
+
 def check_valid(cli, case_dir, case, args):
     ctx = Ctx(args.eos_attention_row)
     problems = []
@@ -391,6 +447,8 @@ def check_valid(cli, case_dir, case, args):
         steps.append(("defaults", lambda: check_defaults(cli, case_dir, case, ctx, args.timeout)))
     if "bad_text_inputs.txt" in files:
         steps.append(("badtext", lambda: check_bad_text(cli, case_dir, case, args.timeout)))
+    if case.get("option_runs"):
+        steps.append(("options", lambda: check_option_runs(cli, case_dir, case, ctx, args.timeout)))
     if "bad_score_inputs.jsonl" in files:
         steps.append(("badscore", lambda: check_score(cli, case_dir, "bad_score_inputs.jsonl",
                                                       "expected_bad_score.jsonl", ctx, "bad score inputs",

@@ -894,6 +894,9 @@ def main():
         if wanted(spec["name"]):
             print(make_invalid(spec, a.out, i), flush=True)
         rows.append(f"| {spec['name']} | invalid: {spec['why']} |")
+    # The decoding-options cases (o01_..., made by tools/make_option_fixtures.py) are listed too.
+    import make_option_fixtures  # noqa: E402
+    rows += make_option_fixtures.readme_rows()
     with open(os.path.join(a.out, "README.md"), "w", encoding="utf-8") as f:
         f.write(README.replace("{rows}", "| case | what it covers |\n|---|---|\n" + "\n".join(rows)))
 

@@ -12,6 +12,7 @@ public final class _KernelBench {
     private let topFound: UnsafeMutablePointer<Int>
     private let candidates: UnsafeMutablePointer<Candidate>
     private let parents: UnsafeMutablePointer<Int>
+    private let controls: SearchControls
 
     /// Encodes one source of `sourceLength` tokens and prepares `rows` decoder rows on it (a beam of `rows`).
     public init(model: Seq2SeqModel, rows: Int, sourceLength: Int) {
@@ -29,6 +30,8 @@ public final class _KernelBench {
         candidates = arena.array(rows * (rows + 1), of: Candidate(value: 0, row: 0, token: 0, logProb: 0))
         parents = arena.array(rows, of: 0)
         for r in 0..<rows { state.rowSlot[r] = 0 }
+        controls = SearchControls(options: DecodingOptions(beamSize: rows), config: model.config, prefixes: [[]],
+                                  streams: [0], capacity: rows, steps: 1, arena: arena)
     }
 
     /// The first decoder layer's step: both products and the cell update, for every row.
@@ -56,10 +59,10 @@ public final class _KernelBench {
         let top = state.h[engine.config.decoderLayers - 1].rows(0, rows).const
         engine.weights.output.apply(engine.config.attention.isLuong ? state.hTilde.rows(0, rows).const : top,
                                     into: state.logits.rows(0, rows))
-        var stats = RowStatistics(logits: state.logits, vocabulary: engine.config.targetVocabSize, beam: rows,
-                                  perRow: rows + 1, skip: -1, suppressed: lse.withMemoryRebound(to: Int.self, capacity: 0) { $0 },
-                                  suppressedCount: 0, lse: lse, topValue: topValue, topToken: topToken,
-                                  topFound: topFound)
+        var stats = RowStatistics(logits: state.logits, vocabulary: engine.config.targetVocabSize,
+                                  mode: rows == 1 ? .greedy : .beam, perRow: rows + 1, eos: engine.config.specialTokens.eos,
+                                  eosBlocked: false, suppressed: controls.excluded, suppressedCount: 0, lse: lse,
+                                  topValue: topValue, topToken: topToken, topFound: topFound, rules: controls.rules)
         forEachRow(rows, work: engine.config.targetVocabSize, state: &stats) { raw, r in
             raw.assumingMemoryBound(to: RowStatistics.self).pointee.compute(r)
         }

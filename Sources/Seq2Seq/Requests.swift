@@ -35,7 +35,7 @@ public enum Requests {
         return (src, tgt)
     }
 
-    private static func parseObject(_ line: UnsafeRawBufferPointer, allowed: Set<String>) throws -> JSONValue {
+    static func parseObject(_ line: UnsafeRawBufferPointer, allowed: Set<String>) throws -> JSONValue {
         let value: JSONValue
         do { value = try JSONValue.parse(line) } catch {
             throw Seq2SeqError.invalidInput("not valid JSON: \(error)")
@@ -49,7 +49,7 @@ public enum Requests {
         return value
     }
 
-    private static func source(_ object: JSONValue, model: Seq2SeqModel, text tokenize: TextToIDs?) throws -> [Int] {
+    static func source(_ object: JSONValue, model: Seq2SeqModel, text tokenize: TextToIDs?) throws -> [Int] {
         switch (object["source_ids"], object["source"]) {
         case (.some(let v), nil): return try ids(v, key: "source_ids")
         case (nil, .some(.string(let text))): return try tokenize?(text) ?? model.sourceIDs(for: text)
@@ -59,7 +59,7 @@ public enum Requests {
         }
     }
 
-    private static func ids(_ v: JSONValue, key: String) throws -> [Int] {
+    static func ids(_ v: JSONValue, key: String) throws -> [Int] {
         guard case .array(let items) = v else {
             throw Seq2SeqError.invalidInput("\"\(key)\" must be an array of integers, found \(v.kindName)")
         }

@@ -29,27 +29,43 @@ public final class Translator {
     /// Bytes of working memory currently held.
     public var workspaceBytes: Int { arena.reservedBytes }
 
-    /// Decodes each source (token ids) and returns its n-best list, in input order.
+    /// Decodes each source (token ids) and returns its n-best list, in input order. Sentence `i` is at
+    /// position `i` of the request (its random stream when sampling).
     ///
     /// - Throws: `invalidOptions` for out-of-range options, `invalidInput` for an empty source,
-    ///   a source longer than `DecodingOptions.maxSourceLength`, or an id outside the source vocabulary
-    ///   (the message names the sentence index and the id).
+    ///   a source longer than `DecodingOptions.maxSourceLength` (unless `maxInputLength` cuts it), or an id
+    ///   outside the source vocabulary (the message names the sentence index and the id).
     public func translate(_ sources: [[Int]], options: DecodingOptions = .greedy) throws -> [Translation] {
+        try translate(inputs: sources.map { TranslationInput(source: $0) }, options: options)
+    }
+
+    /// Decodes each input (source ids, an optional target prefix, its position in the request) and returns its
+    /// n-best list, in input order (MODEL.md "Decoding options").
+    ///
+    /// - Throws: as `translate(_:options:)`, and `invalidInput` for a target prefix with an id outside the target
+    ///   vocabulary, with `eos`, or longer than the sentence's max length.
+    public func translate(inputs: [TranslationInput], options: DecodingOptions = .greedy) throws -> [Translation] {
         try options.validate(for: model.config)
-        for (i, s) in sources.enumerated() { try checkSource(s, index: i) }
-        let sources = model.encoderInputs(sources)
+        let prepared = try model.prepare(inputs, options: options)
+        let sources = prepared.map(\.source)
         // Working memory grows with sentences × beam × (vocabulary + steps × source length): refuse a request
         // that would need more than the limit instead of failing to allocate it.
         let longest = sources.map(\.count).max() ?? 0
         let sentences = min(sources.count, maxBatchSize)
         let bytes = Self.workspaceEstimate(config: model.config, options: options, sentences: sentences, sourceLength: longest)
         if bytes > Self.workspaceLimit {
+            let rows = options.isSampling ? "\(options.nBest) samples" : "beam size \(options.beamSize)"
             throw Seq2SeqError.invalidOptions(
-                "this request needs about \(bytes >> 20) MiB of working memory (beam size \(options.beamSize), \(sentences) sentences decoded together, sources of up to \(longest) tokens\(options.returnAttention ? ", attention returned" : "")), more than the limit of \(Self.workspaceLimit >> 20) MiB; use a smaller beam, batch or max length")
+                "this request needs about \(bytes >> 20) MiB of working memory (\(rows), \(sentences) sentences decoded together, sources of up to \(longest) tokens\(options.returnAttention ? ", attention returned" : "")), more than the limit of \(Self.workspaceLimit >> 20) MiB; use a smaller beam, batch or max length")
         }
-        return runSorted(sources) { batch, _ in
-            engine.search(batch, options: options, arena: arena)
-        }.map(attachTokens)
+        return runSorted(sources) { batch, indices in
+            engine.search(batch, prefixes: indices.map { prepared[$0].prefix }, streams: indices.map { prepared[$0].index },
+                          options: options, arena: arena)
+        }.enumerated().map { i, t in
+            var t = attachTokens(t)
+            t.warnings = prepared[i].warnings
+            return t
+        }
     }
 
     /// Tokenizes `text` with the model's tokenizer and source vocabulary, then translates it.
@@ -81,7 +97,7 @@ public final class Translator {
     /// Bytes of working memory a batch of `sentences` sources of `sourceLength` tokens needs (an upper bound
     /// on what the engine's arena takes; the weights are not counted).
     public static func workspaceEstimate(config c: ModelConfig, options: DecodingOptions, sentences: Int, sourceLength S: Int) -> Int {
-        let rows = sentences * options.beamSize
+        let rows = sentences * max(options.beamSize, options.rowsPerSentence)
         let steps = options.maxSteps(sourceLength: S)
         let H = c.hiddenSize, D = c.encoderOutputSize, G = c.cell.gates * H
         let encoder = sentences * S * (c.embeddingSize + 2 * D + G + (c.attentionSize ?? H))
@@ -90,7 +106,9 @@ public final class Translator {
             + (c.outputProjectionSize ?? 0))
         let logits = rows * (c.targetVocabSize + 2 * (options.beamSize + 1))
         let history = rows * steps * (3 + (options.returnAttention ? S : 0))
-        return 8 * (encoder + state + logits + history) + (1 << 20)
+        let controls = (options.isSampling ? rows * c.targetVocabSize : 0)
+            + (options.repetitionPenalty != 1 || options.noRepeatNgramSize > 0 || !options.suppressSequences.isEmpty ? 2 * rows * steps : 0)
+        return 8 * (encoder + state + logits + history + controls) + (1 << 20)
     }
 
     private func checkSource(_ s: [Int], index: Int) throws {

@@ -51,6 +51,8 @@ struct SentenceContext {
 struct StepOutput {
     /// The state for step `t + 1`.
     let state: DecoderState
+    /// `logits_t` (Vt).
+    let logits: [Double]
     /// `log p(· | y_<t, x) = log_softmax(logits_t)` (Vt).
     let logProbs: [Double]
     /// `α_t` (S), or nil with attention none.
@@ -110,7 +112,7 @@ func decoderStep(yPrev: Int, _ state: DecoderState, _ sentence: SentenceContext,
     let z_t = w.projection.map { linear($0.weight, o_t, $0.bias) } ?? o_t
     // logits_t = decoder.output.weight · z_t + decoder.output.bias
     let logits_t = linear(w.output, z_t, w.outputBias)
-    return StepOutput(state: DecoderState(s: s_t, hTilde: o_t), logProbs: logSoftmax(logits_t), α: α_t)
+    return StepOutput(state: DecoderState(s: s_t, hTilde: o_t), logits: logits_t, logProbs: logSoftmax(logits_t), α: α_t)
 }
 
 /// `log_softmax(x)_i = x_i − max − log Σ_j exp(x_j − max)`.

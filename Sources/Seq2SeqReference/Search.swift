@@ -14,6 +14,11 @@ struct SearchHypothesis {
     /// `α_t` of each step (empty with attention none).
     var attention: [[Double]] = []
     var endedWithEOS = false
+    /// Per step, how far its choice was from going another way (greedy: the gap to the next allowed token;
+    /// sampling: the draw's margin; forced tokens: ∞), for the parity tests' near-tie rule.
+    var margins: [Double] = []
+    /// Sampling: which sample this is (ties in the final ranking go to the lower one).
+    var sample = 0
     /// The decoder state after the last token (live hypotheses only).
     var state: DecoderState
 
@@ -35,9 +40,15 @@ struct SearchHypothesis {
     }
 }
 
-/// `logprob / length^α` (length counts the generated tokens, `eos` included).
-func normalizedScore(_ h: SearchHypothesis, lengthPenalty α: Double) -> Double {
-    h.logProb / pow(Double(h.length), α)
+/// The score of a finished hypothesis: `logprob / length^α` (`avg`), `logprob / ((5 + length) / 6)^α` (`wu`) or
+/// `logprob` (`none`), where length counts the generated tokens, `eos` included.
+func normalizedScore(_ h: SearchHypothesis, _ o: DecodingOptions) -> Double {
+    let L = Double(h.length), α = o.lengthPenalty
+    switch o.lengthPenaltyKind {
+    case .avg: return h.logProb / pow(L, α)
+    case .wu: return h.logProb / pow((5 + L) / 6, α)
+    case .none: return h.logProb
+    }
 }
 
 extension ReferenceModel {
@@ -55,33 +66,67 @@ extension ReferenceModel {
         return result
     }
 
-    /// Greedy: `y_t = argmax log p` over all ids, special ones included (ties: lowest id); stop after
-    /// emitting `eos` or after `maxLength` tokens. `eos` is −∞ while fewer than `minLength` tokens exist.
-    func greedy(source: [Int], maxLength: Int, minLength: Int) -> SearchHypothesis {
+    /// Greedy: `y_t = argmax log p` over the tokens `rules` allow (ties: lowest id); the prefix's tokens are
+    /// forced; stop after emitting `eos` or after `maxLength` tokens.
+    func greedy(source: [Int], rules: DecodingRules, maxLength: Int) -> SearchHypothesis {
         let eos = config.specialTokens.eos
         let (sentence, state_0) = start(source)
         var h = SearchHypothesis(state: state_0)
         var yPrev = config.specialTokens.bos
         for t in 1...maxLength {
             let out = step(yPrev, h.state, sentence)
-            let eosAllowed = t - 1 >= minLength  // t − 1 non-eos tokens exist
-            var best = -1
-            // suppress_ids and (before minLength) eos are −∞ in the ranking.
-            for y in 0..<config.targetVocabSize where (y != eos || eosAllowed) && !suppressed.contains(y) {
-                if best < 0 || out.logProbs[y] > out.logProbs[best] { best = y }  // strict: lowest id wins ties
+            let lp = rules.logProbs(out, history: h.tokens)
+            var best: Int
+            var margin = Double.infinity
+            if let f = rules.forced(step: t) {
+                best = f
+            } else {
+                let choices = rules.choices(history: h.tokens)
+                best = choices[0]
+                for y in choices where lp[y] > lp[best] { best = y }  // strict: lowest id wins ties
+                for y in choices where y != best { margin = min(margin, lp[best] - lp[y]) }
             }
-            h = h.extended(by: best, logProb: out.logProbs[best], out, eos: eos)
+            h = h.extended(by: best, logProb: lp[best], out, eos: eos)
+            h.margins.append(margin)
             if best == eos { break }
             yPrev = best
         }
         return h
     }
 
-    /// Beam search with beam size `K` (MODEL.md "Beam search", rules 1–4). Returns the finished set ranked by
-    /// `logprob / length^α`, best first (stable: equal scores keep the order in which they finished).
-    func beamSearch(source: [Int], K: Int, lengthPenalty α: Double, maxLength: Int, minLength: Int) -> [SearchHypothesis] {
+    /// Sampling (MODEL.md "Sampling"): each free step draws a token from the filtered distribution with `stream`.
+    func sample(source: [Int], rules: DecodingRules, maxLength: Int, stream: SplitMix64) -> SearchHypothesis {
         let eos = config.specialTokens.eos
-        let V = config.targetVocabSize
+        let (sentence, state_0) = start(source)
+        var h = SearchHypothesis(state: state_0)
+        var stream = stream
+        var yPrev = config.specialTokens.bos
+        for t in 1...maxLength {
+            let out = step(yPrev, h.state, sentence)
+            let z = rules.logits(out, history: h.tokens)
+            let lp = logSoftmax(z)
+            var y: Int
+            var margin = Double.infinity
+            if let f = rules.forced(step: t) {
+                y = f
+            } else {
+                let u = stream.uniform()  // one draw per free step
+                let choices = rules.choices(history: h.tokens)
+                if choices.count == 1 { y = choices[0] } else { (y, margin) = rules.draw(z, choices: choices, u: u) }
+            }
+            h = h.extended(by: y, logProb: lp[y], out, eos: eos)
+            h.margins.append(margin)
+            if y == eos { break }
+            yPrev = y
+        }
+        return h
+    }
+
+    /// Beam search with beam size `K` (MODEL.md "Beam search", rules 1–4): candidates are the tokens `rules`
+    /// allow (the forced one during the prefix). Returns the finished set ranked by score, best first (stable:
+    /// equal scores keep the order in which they finished).
+    func beamSearch(source: [Int], K: Int, rules: DecodingRules, maxLength: Int) -> [SearchHypothesis] {
+        let eos = config.specialTokens.eos
         let (sentence, state_0) = start(source)
         // 1. The beam starts as one hypothesis: no tokens, log-probability 0, the bridge's state.
         var beam = [SearchHypothesis(state: state_0)]
@@ -89,19 +134,19 @@ extension ReferenceModel {
         var t = 0
         while !beam.isEmpty {
             t += 1
-            // 2. Expand every live hypothesis by every token; rank all candidates by summed log-probability
-            //    (ties: lower hypothesis index, then lower token id).
-            let eosAllowed = t - 1 >= minLength
+            // 2. Expand every live hypothesis by every token it may choose; rank all candidates by summed
+            //    log-probability (ties: lower hypothesis index, then lower token id).
             var outputs: [StepOutput] = []
+            var logProbs: [[Double]] = []
             var candidates: [(value: Double, hypothesis: Int, token: Int)] = []
             for (b, h) in beam.enumerated() {
                 let yPrev = h.tokens.last ?? config.specialTokens.bos
                 let out = step(yPrev, h.state, sentence)
+                let lp = rules.logProbs(out, history: h.tokens)
                 outputs.append(out)
-                // eos is −∞ before minLength, suppress_ids always.
-                for y in 0..<V where (y != eos || eosAllowed) && !suppressed.contains(y) {
-                    candidates.append((h.logProb + out.logProbs[y], b, y))
-                }
+                logProbs.append(lp)
+                let choices = rules.forced(step: t).map { [$0] } ?? rules.choices(history: h.tokens)
+                for y in choices { candidates.append((h.logProb + lp[y], b, y)) }
             }
             candidates.sort { a, b in
                 if a.value != b.value { return a.value > b.value }
@@ -113,7 +158,7 @@ extension ReferenceModel {
             var next: [SearchHypothesis] = []
             for cand in candidates {
                 let out = outputs[cand.hypothesis]
-                let h = beam[cand.hypothesis].extended(by: cand.token, logProb: out.logProbs[cand.token], out, eos: eos)
+                let h = beam[cand.hypothesis].extended(by: cand.token, logProb: logProbs[cand.hypothesis][cand.token], out, eos: eos)
                 if cand.token == eos {
                     finished.append(h)
                 } else {
@@ -130,9 +175,9 @@ extension ReferenceModel {
             }
             beam = next
         }
-        // 4. Rank the finished set by logprob / length^α.
+        // 4. Rank the finished set by score.
         let ranked = finished.enumerated().sorted { a, b in
-            let sa = normalizedScore(a.element, lengthPenalty: α), sb = normalizedScore(b.element, lengthPenalty: α)
+            let sa = normalizedScore(a.element, rules.options), sb = normalizedScore(b.element, rules.options)
             return sa != sb ? sa > sb : a.offset < b.offset
         }
         return ranked.map(\.element)

@@ -5,6 +5,7 @@ import Seq2SeqReference
 /// What the commands decode with: the OpenBLAS engine or the naive reference.
 protocol Backend {
     func translate(_ sources: [[Int]], options: DecodingOptions) throws -> [Translation]
+    func translate(inputs: [TranslationInput], options: DecodingOptions) throws -> [Translation]
     func score(sources: [[Int]], targets: [[Int]]) throws -> [ScoreResult]
 }
 

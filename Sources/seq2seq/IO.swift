@@ -85,8 +85,10 @@ enum Output {
     static func line(_ s: String) {
         var s = s
         s.append("\n")
-        let ok = s.withUTF8 { fwrite($0.baseAddress, 1, $0.count, standardOutput) == $0.count }
-        if !ok || fflush(standardOutput) != 0 {
+        var ok = true
+        let write = { ok = s.withUTF8 { fwrite($0.baseAddress, 1, $0.count, standardOutput) == $0.count } && fflush(standardOutput) == 0 }
+        if let progress = Progress.current { progress.writing(toStandardError: false, write) } else { write() }
+        if !ok {
             if errno == EPIPE { exit(0) }
             error("cannot write output: \(String(cString: strerror(errno)))")
             exit(1)
@@ -94,7 +96,11 @@ enum Output {
     }
 
     static func error(_ s: String) {
-        fputs("seq2seq: \(s)\n", standardError)
+        if let progress = Progress.current {
+            progress.writing(toStandardError: true) { _ = fputs("seq2seq: \(s)\n", standardError) }
+        } else {
+            fputs("seq2seq: \(s)\n", standardError)
+        }
     }
 
     /// Writes to a closed pipe return EPIPE instead of killing the process.

@@ -21,6 +21,9 @@ struct Score: ParsableCommand {
     @Option(name: .long, help: "engine (OpenBLAS) or reference (the naive Swift equations).")
     var backend: BackendKind = .engine
 
+    @Flag(name: .long, help: "No progress line on standard error (shown only when it is a terminal).")
+    var quiet = false
+
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     }
@@ -35,6 +38,8 @@ struct Score: ParsableCommand {
             Output.error("\(error)")
             throw ExitCode(2)
         }
+        let progress = Progress.start(enabled: !quiet, path: input, label: "score")
+        defer { progress?.finish() }
         var failed = false
         var done = false
         while !done {
@@ -58,6 +63,7 @@ struct Score: ParsableCommand {
                         .mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }
                 }
             }
+            progress?.add(lines: requests.count, sentences: good.count, tokens: good.reduce(0) { $0 + $1.1.count })
             var k = 0
             for request in requests {
                 let outcome: Result<ScoreResult, Seq2SeqError>

@@ -56,6 +56,11 @@ struct Translate: ParsableCommand {
     @Option(name: .long, help: "Write the attention of each translation as an SVG heat map (FILE.svg; FILE-2.svg, ... for later lines).")
     var plot: String?
 
+    @OptionGroup(title: "Decoding options") var decoding: DecodingFlags
+
+    @Flag(name: .long, help: "No progress line on standard error (shown only when it is a terminal and input comes from a file or a pipe).")
+    var quiet = false
+
     @Argument(help: "Sentences to translate (instead of --input or standard input).")
     var sentences: [String] = []
 
@@ -69,72 +74,99 @@ struct Translate: ParsableCommand {
         let model = modelOptions.load()
         let text = modelOptions.loadText(model)
         let defaults = model.config.decodingDefaults
-        let options = DecodingOptions(beamSize: beamSize ?? defaults.beamSize ?? 5, nBest: nBest,
+        var options = DecodingOptions(beamSize: beamSize ?? defaults.beamSize ?? 5, nBest: nBest,
                                       lengthPenalty: lengthPenalty, maxLength: maxLength,
                                       minLength: minLength ?? defaults.minLength ?? 0,
                                       returnAttention: attention || showAttention || plot != nil)
-        do { try options.validate(for: model.config) } catch let e as Seq2SeqError {
+        try decoding.apply(to: &options, maxLengthGiven: maxLength != nil)
+        // Sampling is a beam of one: without --beam-size, sampling flags choose it.
+        if options.isSampling && beamSize == nil { options.beamSize = 1 }
+        var prefix: [Int] = []
+        do {
+            try options.validate(for: model.config)
+            if let given = decoding.targetPrefix { prefix = try text.targetIDs(for: given) }
+        } catch let e as Seq2SeqError {
             Output.error(e.description)
             throw ExitCode(2)
         }
+        if let warning = decoding.samplingWarning(options) { Output.error("warning: \(warning)") }
         let backend = makeBackend(backend, model: model, batchSize: batchSize)
         let lines: LineSource
         do { lines = try LineSource(arguments: sentences, path: input) } catch {
             Output.error("\(error)")
             throw ExitCode(2)
         }
+        let progress = Progress.start(enabled: !quiet && sentences.isEmpty, path: input, label: "translate")
+        defer { progress?.finish() }
         var failed = false
         let window = batchSize * 8
         while true {
-            // Parse a window of lines; translate the good ones together; answer every line in order.
-            var requests: [(line: Int, result: Result<[Int], Seq2SeqError>)] = []
+            // Parse a window of lines; translate the good ones together (grouped by their options); answer every
+            // line in order.
+            var requests: [(line: Int, result: Result<TranslateRequest, Seq2SeqError>)] = []
             while requests.count < window, let (number, bytes) = lines.next() {
                 if lines.lastLineTooLong {
                     requests.append((number, .failure(.invalidInput("line longer than \(LineReader.maxLineBytes >> 20) MiB"))))
                     continue
                 }
-                requests.append((number, Result { try parse(bytes, text: text) }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }))
+                requests.append((number, Result {
+                    var r = try parse(bytes, text: text, options: options)
+                    if r.input.targetPrefix.isEmpty { r.input.targetPrefix = prefix }
+                    r.input.index = number - 1  // the line's position seeds its random streams
+                    return r
+                }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }))
             }
             if requests.isEmpty { break }
-            let good = requests.compactMap { try? $0.result.get() }
-            var goodLines = requests.filter { (try? $0.result.get()) != nil }.map(\.line).makeIterator()
-            let translations = translateIsolating(good, backend: backend, options: options)
-            var k = 0
-            for request in requests {
-                switch request.result {
-                case .failure(let e):
-                    failed = true
-                    report(line: request.line, e.message)
-                case .success:
-                    switch translations[k] {
-                    case .success(let t):
-                        do {
-                            try emit(t, text: text)
-                            draw(t, source: good[k], line: goodLines.next() ?? request.line, text: text)
-                        } catch {
-                            failed = true
-                            report(line: request.line, (error as? Seq2SeqError)?.message ?? "\(error)")
-                        }
-                    case .failure(let e):
-                        failed = true
-                        report(line: request.line, e.message)
-                    }
-                    k += 1
+            var translations = [Result<Translation, Seq2SeqError>?](repeating: nil, count: requests.count)
+            var groups: [(options: DecodingOptions, members: [Int])] = []
+            for (k, request) in requests.enumerated() {
+                guard case .success(let r) = request.result else { continue }
+                if let g = groups.firstIndex(where: { $0.options == r.options }) { groups[g].members.append(k) } else { groups.append((r.options, [k])) }
+            }
+            for group in groups {
+                let inputs = group.members.map { try! requests[$0].result.get().input }
+                for (k, t) in zip(group.members, translateIsolating(inputs, backend: backend, options: group.options)) {
+                    translations[k] = t
                 }
             }
+            var tokens = 0
+            for (k, request) in requests.enumerated() {
+                switch (request.result, translations[k]) {
+                case (.failure(let e), _), (_, .failure(let e)?):
+                    failed = true
+                    report(line: request.line, e.message)
+                case (.success(let r), .success(let t)?):
+                    for w in t.warnings where format == .text { Output.error("line \(request.line): warning: \(w)") }
+                    do {
+                        try emit(t, request: r, text: text)
+                        draw(t, source: r.input.source, line: request.line, text: text)
+                    } catch {
+                        failed = true
+                        report(line: request.line, (error as? Seq2SeqError)?.message ?? "\(error)")
+                    }
+                    tokens += t.hypotheses.reduce(0) { $0 + $1.tokenLogProbs.count }
+                case (.success, nil):
+                    preconditionFailure("every good line is translated")
+                }
+            }
+            progress?.add(lines: requests.count, sentences: translations.count { $0 != nil }, tokens: tokens)
         }
         if failed { throw ExitCode(1) }
     }
 
-    private func parse(_ bytes: [UInt8], text: ModelText) throws -> [Int] {
+    private func parse(_ bytes: [UInt8], text: ModelText, options: DecodingOptions) throws -> TranslateRequest {
+        let model = text.model
         switch format {
         case .jsonl:
-            return try bytes.withUnsafeBytes { try Requests.translateSource($0, model: text.model, sourceText: text.sourceIDs(for:)) }
+            return try bytes.withUnsafeBytes {
+                try Requests.translateRequest($0, model: model, defaults: options, sourceText: text.sourceIDs(for:),
+                                              targetText: text.targetIDs(for:))
+            }
         case .text:
             // Bytes that are not valid UTF-8 are an error for this line only.
             let ids = try text.sourceIDs(forUTF8: bytes)
-            try text.model.validate(source: ids)
-            return ids
+            try model.validate(source: options.maxInputLength.map { Array(ids.prefix($0)) } ?? ids)
+            return TranslateRequest(input: TranslationInput(source: ids), options: options, returnScores: nil)
         }
     }
 
@@ -148,15 +180,17 @@ struct Translate: ParsableCommand {
         }
     }
 
-    private func emit(_ t: Translation, text: ModelText) throws {
+    private func emit(_ t: Translation, request: TranslateRequest, text: ModelText) throws {
         switch format {
         case .text:
             Output.line(try text.detokenize(t.best.ids))
         case .jsonl:
-            var members = fields(t.best)
-            if nBest > 1 {
-                members.append(("n_best", "[" + t.hypotheses.map { JSONWriter.object(fields($0)) }.joined(separator: ", ") + "]"))
+            let scores = request.returnScores ?? decoding.returnScores
+            var members = fields(t.best, scores: scores)
+            if request.options.nBest > 1 {
+                members.append(("n_best", "[" + t.hypotheses.map { JSONWriter.object(fields($0, scores: scores)) }.joined(separator: ", ") + "]"))
             }
+            if !t.warnings.isEmpty { members.append(("warnings", JSONWriter.strings(t.warnings))) }
             Output.line(JSONWriter.object(members))
         }
     }
@@ -185,11 +219,12 @@ struct Translate: ParsableCommand {
         }
     }
 
-    private func fields(_ h: Hypothesis) -> [(String, String)] {
+    private func fields(_ h: Hypothesis, scores: Bool) -> [(String, String)] {
         var m: [(String, String)] = [("ids", JSONWriter.ints(h.ids))]
         if let tokens = h.tokens { m.append(("tokens", JSONWriter.strings(tokens))) }
         m.append(("log_prob", JSONWriter.number(h.logProb)))
         m.append(("score", JSONWriter.number(h.score)))
+        if scores { m.append(("token_log_probs", JSONWriter.floats(h.tokenLogProbs))) }
         if attention {
             m.append(("attention", h.attention.map { "[" + $0.map(JSONWriter.floats).joined(separator: ",") + "]" } ?? "null"))
         }
@@ -199,11 +234,11 @@ struct Translate: ParsableCommand {
 
 /// Translates a batch; if the batch as a whole fails, each sentence alone, so one bad sentence
 /// never costs the others their answer.
-func translateIsolating(_ sources: [[Int]], backend: Backend, options: DecodingOptions) -> [Result<Translation, Seq2SeqError>] {
-    if sources.isEmpty { return [] }
-    if let all = try? backend.translate(sources, options: options) { return all.map { .success($0) } }
-    return sources.map { s in
-        Result { try backend.translate([s], options: options)[0] }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }
+func translateIsolating(_ inputs: [TranslationInput], backend: Backend, options: DecodingOptions) -> [Result<Translation, Seq2SeqError>] {
+    if inputs.isEmpty { return [] }
+    if let all = try? backend.translate(inputs: inputs, options: options) { return all.map { .success($0) } }
+    return inputs.map { s in
+        Result { try backend.translate(inputs: [s], options: options)[0] }.mapError { $0 as? Seq2SeqError ?? .invalidInput("\($0)") }
     }
 }
 

@@ -100,6 +100,7 @@ struct GoldenCase {
         if has("bad_score_inputs.jsonl") { try checkBadScore(model) }
         if has("bad_text_inputs.txt") { try checkBadText(model, options: greedy) }
         if has("expected_defaults.jsonl") { try checkDefaults(model) }
+        if spec["option_runs"] != nil { try checkOptionRuns(model) }
     }
 
     func options(_ d: JSONValue, attention: Bool) -> DecodingOptions {

@@ -5,7 +5,7 @@
 #
 # Sets up the venvs under $VENVS (default /work/venvs) when they are missing:
 #   onmt     Python 3.11: OpenNMT-py 3.5.1, numpy<2 (pulls torch 2.2.2)
-#   joey     Python 3.11: joeynmt 2.3.0, importlib_metadata, torch 2.2.2, numpy<2
+#   joey     Python 3.11: joeynmt 2.3.0, importlib_metadata, torch 2.2.2, numpy<2, sentencepiece 0.1.99
 #   fairseq  Python 3.10: fairseq 0.12.2 built from its v0.12.2 source tree ($FAIRSEQ_SRC,
 #            default $WORK/fairseq-src; a `git archive v0.12.2` of facebookresearch/fairseq)
 #            with pip<24.1, wheel, setuptools<70, cython, numpy<2, torch/torchaudio 2.2.2,
@@ -37,7 +37,7 @@ if need onmt || need tutorial; then
 fi
 if need joey && ! "$VENVS/joey/bin/python" -c "import joeynmt" 2>/dev/null; then
   "$PY311" -m venv "$VENVS/joey"
-  "$VENVS/joey/bin/pip" install joeynmt==2.3.0 importlib_metadata torch==2.2.2 "numpy<2"
+  "$VENVS/joey/bin/pip" install joeynmt==2.3.0 importlib_metadata torch==2.2.2 "numpy<2" sentencepiece==0.1.99
 fi
 if need fairseq && [ ! -x "$VENVS/fairseq/bin/fairseq-train" ]; then
   [ -f "$FAIRSEQ_SRC/fairseq/clib/libbase/balanced_assignment.cpp" ] || {

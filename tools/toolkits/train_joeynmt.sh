@@ -102,7 +102,7 @@ data, out = sys.argv[1], sys.argv[2]
 for side, size in (("src", 100), ("trg", 150)):
     spm.SentencePieceTrainer.train(input=f"{data}/train.{side}", model_prefix=f"{out}/spm_{side}",
                                    vocab_size=size, model_type="unigram", character_coverage=1.0,
-                                   hard_vocab_limit=False, random_seed=1, num_threads=1,
+                                   hard_vocab_limit=False, num_threads=1,
                                    minloglevel=2)
 PYEOF
   SRC_CFG="{lang: src, level: bpe, tokenizer_type: sentencepiece, tokenizer_cfg: {model_file: $D/spm/spm_src.model}, lowercase: false, voc_limit: 1000, voc_min_freq: 1}"

@@ -138,7 +138,11 @@ keys = ["encoder_type", "decoder_type", "rnn_type", "layers", "enc_layers", "dec
 print(json.dumps({k: o.get(k) for k in keys}))
 PYEOF
 )
-$PY "$HERE/fixture_tools.py" meta "$OUT/meta.json" \
+EXTRA=()
+if [ "$NAME" = onmt_lstm_dot_nofeed_shared ]; then
+  EXTRA=('tied_weights="share_decoder_embeddings: ckpt[\"generator\"][\"weight\"] and ckpt[\"model\"][\"decoder.embeddings.make_embedding.emb_luts.0.weight\"] are one storage in the file (equal tensors); the generator bias is separate and trained"')
+fi
+$PY "$HERE/fixture_tools.py" meta "$OUT/meta.json" "${EXTRA[@]}" \
   toolkit=OpenNMT-py version=3.5.1 torch="$TORCH" model="$NAME" checkpoint="$CKPT" \
   "training_options=$OPTS" training_steps=$STEPS "training_seconds=$TRAIN_SECONDS" \
   "translate_command=$CMD" "scores_command=$SCMD" \

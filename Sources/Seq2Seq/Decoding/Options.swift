@@ -13,15 +13,62 @@ public struct DecodingOptions: Sendable, Equatable {
     /// Whether results carry attention weights (one row of length `S` per generated token, the `eos` step included).
     public var returnAttention: Bool
 
+    // Options of MODEL.md "Decoding options" (defaults: off). Validated by `validate(for:)`.
+
+    /// Sample among this many most likely tokens: 1 (the default) is greedy decoding, 0 the whole vocabulary.
+    public var samplingTopK: Int
+    /// Sample from the smallest set of most likely tokens whose probability reaches this (in (0, 1]; default 1).
+    public var samplingTopP: Double
+    /// Sampling temperature `T > 0`: tokens are drawn with probability ∝ `exp(logit / T)` (default 1).
+    public var samplingTemperature: Double
+    /// Seeds every sentence's random stream, with the sentence's position in the request (default 0).
+    public var seed: UInt64
+    /// A token that would repeat an n-gram of this size already in the hypothesis is not chosen (0: off).
+    public var noRepeatNgramSize: Int
+    /// CTranslate2's repetition penalty: the logit of every token already in the hypothesis is divided by
+    /// this when positive and multiplied by it when negative (1: off).
+    public var repetitionPenalty: Double
+    /// The model's `unk` is never chosen.
+    public var disableUnk: Bool
+    /// Target ids never chosen (besides the model's `suppress_ids`).
+    public var suppressIDs: [Int]
+    /// Token sequences never generated: the last id of each is not chosen after the others.
+    public var suppressSequences: [[Int]]
+    /// How finished hypotheses are normalized by their length (`avg`, the default, is `length^α`).
+    public var lengthPenaltyKind: LengthPenaltyKind
+    /// With `maxLength` nil, the step limit is `⌊maxLengthA · S⌋ + maxLengthB` (default `2·S + 10`).
+    public var maxLengthA: Double
+    /// See `maxLengthA`.
+    public var maxLengthB: Int
+    /// Sources longer than this keep their first `maxInputLength` tokens (with a warning) instead of being refused.
+    public var maxInputLength: Int?
+
     /// Options with MODEL.md's defaults unless given.
     public init(beamSize: Int = 1, nBest: Int = 1, lengthPenalty: Double = 1.0, maxLength: Int? = nil,
-                minLength: Int = 0, returnAttention: Bool = false) {
+                minLength: Int = 0, returnAttention: Bool = false,
+                samplingTopK: Int = 1, samplingTopP: Double = 1, samplingTemperature: Double = 1, seed: UInt64 = 0,
+                noRepeatNgramSize: Int = 0, repetitionPenalty: Double = 1, disableUnk: Bool = false,
+                suppressIDs: [Int] = [], suppressSequences: [[Int]] = [], lengthPenaltyKind: LengthPenaltyKind = .avg,
+                maxLengthA: Double = 2, maxLengthB: Int = 10, maxInputLength: Int? = nil) {
         self.beamSize = beamSize
         self.nBest = nBest
         self.lengthPenalty = lengthPenalty
         self.maxLength = maxLength
         self.minLength = minLength
         self.returnAttention = returnAttention
+        self.samplingTopK = samplingTopK
+        self.samplingTopP = samplingTopP
+        self.samplingTemperature = samplingTemperature
+        self.seed = seed
+        self.noRepeatNgramSize = noRepeatNgramSize
+        self.repetitionPenalty = repetitionPenalty
+        self.disableUnk = disableUnk
+        self.suppressIDs = suppressIDs
+        self.suppressSequences = suppressSequences
+        self.lengthPenaltyKind = lengthPenaltyKind
+        self.maxLengthA = maxLengthA
+        self.maxLengthB = maxLengthB
+        self.maxInputLength = maxInputLength
     }
 
     /// Greedy decoding.
@@ -40,7 +87,7 @@ public struct DecodingOptions: Sendable, Equatable {
         guard beamSize <= targetVocabularySize else {
             throw Seq2SeqError.invalidOptions("beam size \(beamSize) exceeds the target vocabulary size \(targetVocabularySize)")
         }
-        guard nBest >= 1 && nBest <= beamSize else {
+        guard nBest >= 1 && (nBest <= beamSize || isSampling) else {
             throw Seq2SeqError.invalidOptions("n-best must be between 1 and the beam size \(beamSize), found \(nBest)")
         }
         guard lengthPenalty.isFinite else { throw Seq2SeqError.invalidOptions("length penalty must be finite, found \(lengthPenalty)") }
@@ -50,6 +97,7 @@ public struct DecodingOptions: Sendable, Equatable {
             }
         }
         guard minLength >= 0 else { throw Seq2SeqError.invalidOptions("min length must be at least 0, found \(minLength)") }
+        try validateDecodingControls(targetVocabularySize: targetVocabularySize)
     }
 
     /// Checks the options against a model's configuration: `validate(targetVocabularySize:)`, and a beam no
@@ -60,10 +108,8 @@ public struct DecodingOptions: Sendable, Equatable {
         guard config.suppressIDs.isEmpty || beamSize <= config.choosableTokens else {
             throw Seq2SeqError.invalidOptions("beam size \(beamSize) exceeds the \(config.choosableTokens) tokens the model lets a search choose (the target vocabulary less suppress_ids and eos)")
         }
+        try validateDecodingControls(for: config)
     }
-
-    /// The step limit for a source of `sourceLength` tokens.
-    func maxSteps(sourceLength: Int) -> Int { maxLength ?? min(2 * sourceLength + 10, Self.maxGeneratedLength) }
 }
 
 /// One decoded output sequence.
@@ -103,9 +149,14 @@ public struct Translation: Sendable, Equatable {
     public var hypotheses: [Hypothesis]
     /// The best hypothesis.
     public var best: Hypothesis { hypotheses[0] }
+    /// What the caller should know about this sentence, such as a source cut to `maxInputLength`.
+    public var warnings: [String]
 
     /// A translation from its n-best list, best first.
-    public init(hypotheses: [Hypothesis]) { self.hypotheses = hypotheses }
+    public init(hypotheses: [Hypothesis], warnings: [String] = []) {
+        self.hypotheses = hypotheses
+        self.warnings = warnings
+    }
 }
 
 /// Teacher-forced scores of a target given a source.

@@ -7,6 +7,7 @@ struct Finished {
     let tokenLogProb: Float
     let logProb: Double
     let endedWithEOS: Bool
+    var sample = 0  // sampling: the sample index (ties in the final ranking go to the lower one)
 }
 
 /// Per step, per new row: the token chosen, the row it extends, and its log-probability;
@@ -76,16 +77,19 @@ struct History {
 }
 
 extension Engine {
-    /// Greedy or beam search (MODEL.md "Decoding") over sources sorted by length, longest first.
-    /// Returns one translation per source, in the same order.
-    func search(_ sources: [[Int]], options: DecodingOptions, arena: Arena) -> [Translation] {
+    /// Greedy, beam or sampling search (MODEL.md "Decoding" and "Decoding options") over sources sorted by
+    /// length, longest first. `prefixes[n]` is forced at the start of sentence `n`'s hypotheses; `streams[n]` is
+    /// its position in the request, which seeds its random stream. Returns one translation per source, in order.
+    func search(_ sources: [[Int]], prefixes: [[Int]], streams: [Int], options: DecodingOptions, arena: Arena) -> [Translation] {
         let c = config
         let N = sources.count
         let K = options.beamSize
+        let J = options.rowsPerSentence  // rows per sentence: the beam, the samples, or 1
+        let mode: SearchMode = options.isSampling ? .sampling : K == 1 ? .greedy : .beam
         let V = c.targetVocabSize
         let eos = c.specialTokens.eos
         let encoded = encode(sources, arena: arena)
-        let capacity = N * K
+        let capacity = N * J
         var s = DecoderState(engine: self, encoded: encoded, capacity: capacity, arena: arena)
         s.start(engine: self, encoded: encoded)
 
@@ -104,30 +108,38 @@ extension Engine {
         let parents = arena.array(capacity, of: 0)
         let lse = arena.array(capacity, of: Float(0))
         // Beam scratch: each row's best K + 1 tokens, then the merged candidates of one sentence.
-        let perRow = K + 1
+        let perRow = mode == .beam ? K + 1 : 1
         let topValue = arena.array(capacity * perRow, of: Float(0))
         let topToken = arena.array(capacity * perRow, of: 0)
         let topFound = arena.array(capacity, of: 0)
         let candidates = arena.array(K * perRow, of: Candidate(value: 0, row: 0, token: 0, logProb: 0))
-        let suppressed = arena.array(max(c.suppressIDs.count, 1), of: 0)  // (suppress_ids count)
-        for (i, id) in c.suppressIDs.enumerated() { suppressed[i] = id }
+        var controls = SearchControls(options: options, config: c, prefixes: prefixes, streams: streams,
+                                      capacity: capacity, steps: steps, arena: arena)
         var finished: [[Finished]] = (0..<N).map { _ in
             var a: [Finished] = []
-            a.reserveCapacity(3 * K)
+            a.reserveCapacity(3 * J)
             return a
         }
+        if J > 1 && mode == .sampling {
+            // J independent samples per sentence: rows n·J ..< (n + 1)·J start from sentence n's state.
+            for i in 0..<capacity { parents[i] = i / J }
+            s.gather(parents, count: capacity)
+        }
+        controls.start(rows: mode == .sampling ? capacity : N, samplesPerSentence: mode == .sampling ? J : 1,
+                       rowSlot: s.rowSlot)
 
-        var R = N
+        var R = mode == .sampling ? capacity : N
         var t = 0
         while R > 0 {
             t += 1
             step(&s, rows: R, encoded: encoded)
             if withAttention { history.recordAttention(step: t, alpha: s.alpha, rows: R) }
-            // Per row, in parallel: log Σ exp over the vocabulary, and the best token (greedy) or best K + 1 (beam).
-            var rows = RowStatistics(logits: s.logits, vocabulary: V, beam: K, perRow: perRow,
-                                     skip: t - 1 >= options.minLength ? -1 : eos,
-                                     suppressed: suppressed, suppressedCount: c.suppressIDs.count, lse: lse, topValue: topValue,
-                                     topToken: topToken, topFound: topFound)
+            controls.prepare(step: t, rows: R, rowSlot: s.rowSlot)
+            // Per row, in parallel: the controls, log Σ exp over the vocabulary, and the row's choice.
+            var rows = RowStatistics(logits: s.logits, vocabulary: V, mode: mode, perRow: perRow, eos: eos,
+                                     eosBlocked: t - 1 < options.minLength,
+                                     suppressed: controls.excluded, suppressedCount: controls.excludedCount, lse: lse,
+                                     topValue: topValue, topToken: topToken, topFound: topFound, rules: controls.rules)
             forEachRow(R, work: V, state: &rows) { raw, r in raw.assumingMemoryBound(to: RowStatistics.self).pointee.compute(r) }
             var next = 0
             var r0 = 0
@@ -136,21 +148,22 @@ extension Engine {
                 var r1 = r0 + 1
                 while r1 < R && s.rowSlot[r1] == slot { r1 += 1 }
                 let atLimit = t >= limit[slot]
-                if K == 1 {
-                    // Greedy: argmax over all ids, lowest id on ties.
-                    let r = r0
-                    let tok = topToken[r]
-                    let lp = s.logits.row(r)[tok] - lse[r]
-                    let total = score[r] + Double(lp)
-                    if tok == eos || atLimit {
-                        finished[slot].append(Finished(step: t, row: r, token: tok, tokenLogProb: lp, logProb: total,
-                                                       endedWithEOS: tok == eos))
-                    } else {
-                        parents[next] = r
-                        nextToken[next] = tok
-                        nextScore[next] = total
-                        history.record(step: t, row: next, token: tok, parent: r, logProb: lp)
-                        next += 1
+                if mode != .beam {
+                    // Greedy or sampling: every row goes on with its own token.
+                    for r in r0..<r1 {
+                        let tok = topToken[r * perRow]
+                        let lp = topValue[r * perRow] - lse[r]
+                        let total = score[r] + Double(lp)
+                        if tok == eos || atLimit {
+                            finished[slot].append(Finished(step: t, row: r, token: tok, tokenLogProb: lp, logProb: total,
+                                                           endedWithEOS: tok == eos, sample: controls.sample[r]))
+                        } else {
+                            parents[next] = r
+                            nextToken[next] = tok
+                            nextScore[next] = total
+                            history.record(step: t, row: next, token: tok, parent: r, logProb: lp)
+                            next += 1
+                        }
                     }
                 } else {
                     // Beam: rank all candidates of this sentence by summed log-probability
@@ -197,6 +210,7 @@ extension Engine {
             var identity = next == R
             if identity { for i in 0..<next where parents[i] != i { identity = false; break } }
             if !identity { s.gather(parents, count: next) }
+            controls.advance(step: t, parents: parents, tokens: nextToken, count: next, identity: identity)
             for i in 0..<next { s.prevToken[i] = nextToken[i] }
             swap(&score, &nextScore)
             R = next
@@ -204,10 +218,11 @@ extension Engine {
 
         return (0..<N).map { n in
             let ranked = finished[n].map { f -> (Finished, Double) in
-                let length = f.step  // tokens generated, eos included
-                return (f, f.logProb / pow(Double(length), options.lengthPenalty))
+                (f, options.score(logProb: f.logProb, length: f.step))  // length: tokens generated, eos included
             }.enumerated().sorted { a, b in
-                a.element.1 != b.element.1 ? a.element.1 > b.element.1 : a.offset < b.offset
+                if a.element.1 != b.element.1 { return a.element.1 > b.element.1 }
+                if a.element.0.sample != b.element.0.sample { return a.element.0.sample < b.element.0.sample }
+                return a.offset < b.offset
             }.map(\.element)
             let hyps = ranked.prefix(options.nBest).map { (f, normalized) -> Hypothesis in
                 let (ids, lps, att) = history.backtrack(f, sourceLength: sources[n].count)
@@ -343,32 +358,4 @@ private struct RowJob {
     let parts: Int
     let state: UnsafeMutableRawPointer
     let function: @convention(c) (UnsafeMutableRawPointer, Int) -> Void
-}
-
-/// Per row of logits: `log Σ exp`, and the best token (greedy) or the best `perRow` tokens (beam).
-struct RowStatistics {
-    let logits: MatrixView
-    let vocabulary: Int
-    let beam: Int
-    let perRow: Int
-    let skip: Int
-    let suppressed: UnsafeMutablePointer<Int>  // (suppressedCount): ids never chosen
-    let suppressedCount: Int
-    let lse: UnsafeMutablePointer<Float>
-    let topValue: UnsafeMutablePointer<Float>
-    let topToken: UnsafeMutablePointer<Int>
-    let topFound: UnsafeMutablePointer<Int>
-
-    @inline(__always) func compute(_ r: Int) {
-        let row = logits.row(r)
-        lse[r] = logSumExp(row, vocabulary)
-        // suppress_ids: −∞ in the ranking only; the log-probabilities (through lse) stay the model's own.
-        for i in 0..<suppressedCount { row[suppressed[i]] = -.infinity }
-        if beam == 1 {
-            topToken[r] = argmax(row, vocabulary, skip: skip)
-        } else {
-            topFound[r] = topTokens(row, vocabulary, count: perRow, skip: skip,
-                                    values: topValue + r * perRow, tokens: topToken + r * perRow)
-        }
-    }
 }
