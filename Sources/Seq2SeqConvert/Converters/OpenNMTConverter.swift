@@ -43,7 +43,6 @@ enum OpenNMTConverter {
             throw unsupported(path, "src_word_vec_size \(E) ≠ tgt_word_vec_size \(tgtEmb.cols)", "the model format has one embedding size")
         }
         let rnnType = try opt.string("rnn_type", default: "LSTM")
-        guard rnnType == "LSTM" || rnnType == "GRU" else { throw unsupported(path, "rnn_type \(rnnType)", "only LSTM and GRU cells are") }
         let cell: ModelConfig.Cell = rnnType == "LSTM" ? .lstm : .gru
         var Le = 0
         while w.has("encoder.rnn.weight_ih_l\(Le)") { Le += 1 }
@@ -200,6 +199,8 @@ enum OpenNMTConverter {
     }
 
     private static func refuseUnsupported(_ opt: CheckpointOptions, ckpt: TorchCheckpoint, path: String) throws {
+        let names = ["copy_attn": "copy attention", "coverage_attn": "coverage attention", "context_gate": "context gate",
+                     "position_encoding": "position encoding", "lambda_coverage": "coverage loss"]
         for flag in ["copy_attn", "coverage_attn", "context_gate", "position_encoding", "lambda_coverage"] {
             let on: Bool
             switch opt.value[flag] {
@@ -208,8 +209,10 @@ enum OpenNMTConverter {
             case let v?: on = (try? opt.bool(flag)) ?? !v.isNone
             case nil: on = false
             }
-            if on { throw unsupported(path, "-\(flag)", "the model format has no \(flag.replacingOccurrences(of: "_", with: " "))") }
+            if on { throw unsupported(path, "-\(flag)", "the model format has no \(names[flag]!)") }
         }
+        let rnnType = try opt.string("rnn_type", default: "LSTM")
+        guard rnnType == "LSTM" || rnnType == "GRU" else { throw unsupported(path, "rnn_type \(rnnType)", "only LSTM and GRU cells are") }
         let encoder = try opt.string("encoder_type", default: "rnn")
         guard encoder == "rnn" || encoder == "brnn" else { throw unsupported(path, "encoder_type \(encoder)", "only rnn and brnn encoders are") }
         let decoder = try opt.string("decoder_type", default: "rnn")
