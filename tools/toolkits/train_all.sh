@@ -24,7 +24,7 @@ PY311=${PY311:-python3.11}
 PY310=${PY310:-$(command -v python3.10 || echo /root/.pyenv/versions/3.10.13/bin/python)}
 MODELS=("$@")
 [ ${#MODELS[@]} -gt 0 ] || MODELS=(onmt_brnn_lstm_general onmt_gru_mlp_bridge onmt_lstm_dot_nofeed_shared
-                                  joey_lstm_luong joey_gru_bahdanau_nofeed fairseq_bilstm_proj tutorial_attn)
+                                  joey_lstm_luong joey_gru_bahdanau_nofeed fairseq_bilstm_proj tutorial_attn joey_spm)
 mkdir -p "$VENVS" "$WORK" "$FIXTURES"
 
 need() { for m in "${MODELS[@]}"; do case $m in $1*) return 0 ;; esac; done; return 1; }

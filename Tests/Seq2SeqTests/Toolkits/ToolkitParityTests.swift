@@ -1,6 +1,7 @@
 import Foundation
 import Seq2Seq
 import Seq2SeqConvert
+import Seq2SeqText
 import Testing
 
 /// Checkpoints trained by the real toolkits (`tools/toolkits/`, committed under `Tests/Fixtures/toolkits`),
@@ -22,7 +23,7 @@ struct ToolkitParityTests {
     @Test("Every required kind of toolkit model is committed")
     func coverage() {
         let required = ["onmt_brnn_lstm_general", "onmt_gru_mlp_bridge", "onmt_lstm_dot_nofeed_shared", "joey_lstm_luong",
-                        "joey_gru_bahdanau_nofeed", "fairseq_bilstm_proj", "tutorial_attn"]
+                        "joey_gru_bahdanau_nofeed", "fairseq_bilstm_proj", "tutorial_attn", "joey_spm"]
         for name in required { #expect(Self.models.contains(name), "missing toolkit model \(name)") }
     }
 
@@ -39,22 +40,25 @@ struct ToolkitParityTests {
         let sources = try Self.lines(dir.appendingPathComponent("test.src"))
         let expected = try Self.lines(dir.appendingPathComponent("toolkit.out"))
         #expect(sources.count == expected.count, "\(name): \(sources.count) sources, \(expected.count) toolkit lines")
+        let text = try ModelText(model: model)  // the toolkit's text rules (subword models included)
         let translator = Translator(model: model)
         let options = DecodingOptions(beamSize: 1, maxLength: maxLength,
                                       minLength: minLength ?? model.config.decodingDefaults.minLength ?? 0)
-        let ids = try sources.map { try model.sourceIDs(for: $0) }
+        let ids = try sources.map { try text.sourceIDs(for: $0) }
         let results = try translator.translate(ids, options: options)
         var differing: [String] = []
-        for (i, result) in results.enumerated() where model.detokenize(result.best.ids) != expected[i] {
+        for (i, result) in results.enumerated() {
+            let ours = try text.detokenize(result.best.ids)
+            guard ours != expected[i] else { continue }
             let gap = try Self.gapAtFirstDifference(model, translator, source: ids[i], ours: result.best.ids,
-                                                     theirs: expected[i], options: options)
-            differing.append("line \(i + 1): ours \"\(model.detokenize(result.best.ids))\", toolkit \"\(expected[i])\", gap \(gap.map { String($0) } ?? "n/a")")
+                                                     theirs: (try? text.targetIDs(for: expected[i])) ?? [], options: options)
+            differing.append("line \(i + 1): ours \"\(ours)\", toolkit \"\(expected[i])\", gap \(gap.map { String($0) } ?? "n/a")")
             #expect(gap.map { $0 <= Self.nearTie } ?? false,
-                    "\(name) line \(i + 1) differs and is not a near-tie: ours \"\(model.detokenize(result.best.ids))\", toolkit \"\(expected[i])\", log-prob gap \(gap.map { String($0) } ?? "unknown")")
+                    "\(name) line \(i + 1) differs and is not a near-tie: ours \"\(ours)\", toolkit \"\(expected[i])\", log-prob gap \(gap.map { String($0) } ?? "unknown")")
         }
         let identical = Double(sources.count - differing.count) / Double(max(sources.count, 1))
         #expect(identical >= 0.995, "\(name): \(differing.count) of \(sources.count) lines differ:\n\(differing.joined(separator: "\n"))")
-        #expect(sources.count >= 100, "\(name): too few test lines (\(sources.count)) to measure 99.5%")
+        #expect(sources.count >= 200, "\(name): too few test lines (\(sources.count)) to measure 99.5%")
     }
 
     /// The converter's source for a fixture folder, by its name's prefix (`onmt_`, `joey_`, `fairseq_`, `tutorial_`).
@@ -84,15 +88,11 @@ struct ToolkitParityTests {
         return lines
     }
 
-    /// At the first position where the toolkit's tokens differ from ours, our engine's log-probability of our
-    /// token minus that of the toolkit's (both after the common prefix). Nil when the toolkit's text does not
-    /// map to target ids.
+    /// At the first position where the toolkit's tokens (`theirs`, its output text tokenized by the model's target
+    /// rules) differ from ours, our engine's log-probability of our token minus that of the toolkit's (both after
+    /// the common prefix). Nil when there is no such position.
     static func gapAtFirstDifference(_ model: Seq2SeqModel, _ translator: Translator, source: [Int], ours: [Int],
-                                     theirs text: String, options: DecodingOptions) throws -> Double? {
-        guard let vocab = model.targetVocabulary else { return nil }
-        let words = text.isEmpty ? [] : text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-        let theirs = words.compactMap { vocab.id(of: $0) }
-        guard theirs.count == words.count else { return nil }
+                                     theirs: [Int], options: DecodingOptions) throws -> Double? {
         let eos = model.config.specialTokens.eos
         let a = ours + [eos], b = theirs + [eos]
         var t = 0
