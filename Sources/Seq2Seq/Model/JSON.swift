@@ -5,12 +5,19 @@
 /// Integers that fit in `Int` stay exact (`.int`); other numbers are `.double`.
 /// Objects keep their keys in file order; a repeated key is an error.
 public enum JSONValue: Equatable, Sendable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number without fraction or exponent that fits in `Int`.
     case int(Int)
+    /// Any other number.
     case double(Double)
+    /// A string, escapes resolved.
     case string(String)
+    /// An array.
     case array([JSONValue])
+    /// An object's members in document order.
     case object([(String, JSONValue)])
 
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
@@ -67,7 +74,9 @@ public enum JSONValue: Equatable, Sendable {
 
 /// A JSON syntax error: what was wrong and at which byte.
 public struct JSONError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// What is wrong.
     public let message: String
+    /// The byte offset where it was found.
     public let offset: Int
     public var description: String { "\(message) at byte \(offset)" }
 }

@@ -7,7 +7,10 @@
 extension ModelConfig {
     /// Which side of the model a tokenizer serves.
     public enum Side: String, Sendable, CaseIterable {
-        case source, target
+        /// The source side (`source_tokenizer`, `source.vocab`).
+        case source
+        /// The target side (`target_tokenizer`, `target.vocab`).
+        case target
         /// The config key of this side's tokenizer.
         public var key: String { "\(rawValue)_tokenizer" }
     }
@@ -31,7 +34,14 @@ extension ModelConfig {
         }
         /// Which ends of an input line lose their white space before tokenizing (Python's `str.strip`,
         /// `str.rstrip`).
-        public enum Strip: String, Sendable, CaseIterable { case none, both, right }
+        public enum Strip: String, Sendable, CaseIterable {
+            /// Input text is used as it is.
+            case none
+            /// White space is removed from both ends.
+            case both
+            /// White space is removed from the end only.
+            case right
+        }
         /// How SentencePiece output pieces become text.
         public enum PieceJoin: String, Sendable, CaseIterable {
             /// libsentencepiece's `Decode` over the piece strings (OpenNMT-py).
@@ -42,6 +52,7 @@ extension ModelConfig {
             case concatenate
         }
 
+        /// The tokenizer kind.
         public var kind: Kind
         /// `sentencepiece`: the model file's name in the model directory (for example `source.spm`).
         public var model: String?
@@ -67,6 +78,7 @@ extension ModelConfig {
         /// Subword kinds: white space removed from both ends of the output text (default false).
         public var stripOutput: Bool
 
+        /// A tokenizer configuration; options not given take their defaults (see the properties).
         public init(kind: Kind, model: String? = nil, codes: String? = nil, separator: String = "@@",
                     glossaries: [String] = [], merges: Int? = nil, restrictToVocabulary: Bool = false,
                     pieceJoin: PieceJoin = .decode, stripInput: Strip = .both, splitPieces: Bool = false,

@@ -5,13 +5,23 @@
 public struct ModelConfig: Sendable, Equatable {
     /// The recurrent cell, as PyTorch's `nn.RNN` (tanh), `nn.GRU`, `nn.LSTM`.
     public enum Cell: String, Sendable, CaseIterable {
-        case rnnTanh = "rnn_tanh", gru, lstm
+        /// `torch.nn.RNN` with tanh: one gate block.
+        case rnnTanh = "rnn_tanh"
+        /// `torch.nn.GRU`: gates `r, z, n`.
+        case gru
+        /// `torch.nn.LSTM`: gates `i, f, g, o`, with a cell state.
+        case lstm
         /// Gate blocks stacked in the weights: 1, 3 (r, z, n) or 4 (i, f, g, o).
         public var gates: Int { self == .rnnTanh ? 1 : self == .gru ? 3 : 4 }
     }
     /// How the decoder's initial state is made from the encoder's.
     public enum Bridge: String, Sendable, CaseIterable {
-        case copy, linearTanh = "linear_tanh", zeros
+        /// Each decoder layer starts from the same encoder layer's final state.
+        case copy
+        /// `tanh(bridge.{k} · u + b)` from the encoder summary; LSTM cells start at zero.
+        case linearTanh = "linear_tanh"
+        /// Every state starts at zero.
+        case zeros
         /// Format 2: `act(bridge.{k} · z_k)` with `bridgeInput`, `bridgeActivation` and `bridgeCell`.
         case linear
     }
@@ -25,7 +35,14 @@ public struct ModelConfig: Sendable, Equatable {
         case stacked
     }
     /// An element-wise function applied after a linear map (format 2).
-    public enum Activation: String, Sendable, CaseIterable { case tanh, relu, none }
+    public enum Activation: String, Sendable, CaseIterable {
+        /// The hyperbolic tangent.
+        case tanh
+        /// `max(0, v)`.
+        case relu
+        /// The identity.
+        case none
+    }
     /// How the `linear` bridge starts LSTM cell states (format 2).
     public enum BridgeCell: String, Sendable, CaseIterable {
         /// Cell states start at zero.
@@ -37,7 +54,16 @@ public struct ModelConfig: Sendable, Equatable {
     }
     /// The attention mechanism.
     public enum Attention: String, Sendable, CaseIterable {
-        case none, bahdanau, luongDot = "luong_dot", luongGeneral = "luong_general", luongConcat = "luong_concat"
+        /// No attention: the decoder reads a fixed summary of the source.
+        case none
+        /// Additive attention from the previous decoder state, before the RNN (Bahdanau et al. 2015).
+        case bahdanau
+        /// Luong's dot-product score `h_t · m_j`.
+        case luongDot = "luong_dot"
+        /// Luong's general score `h_t · (W m_j + b)`.
+        case luongGeneral = "luong_general"
+        /// Luong's concat score `v · tanh(W_q h_t + W_k m_j)`.
+        case luongConcat = "luong_concat"
         /// Luong's global attention (attention after the RNN, combine layer).
         public var isLuong: Bool { self == .luongDot || self == .luongGeneral || self == .luongConcat }
     }
@@ -59,19 +85,35 @@ public struct ModelConfig: Sendable, Equatable {
         }
     }
     /// How text becomes tokens.
-    public enum Tokenizer: String, Sendable, CaseIterable { case whitespace, characters }
+    public enum Tokenizer: String, Sendable, CaseIterable {
+        /// Runs of Unicode white space separate tokens; output tokens are joined by one space.
+        case whitespace
+        /// One Unicode scalar a token (a space is a token); output tokens are concatenated.
+        case characters
+    }
     /// Ids of the special tokens. `bos` and `eos` are required; format 2 lets `pad` and `unk` be absent and
     /// `bos` equal `eos`.
     public struct SpecialTokens: Sendable, Equatable {
-        public var pad: Int?, bos: Int, eos: Int, unk: Int?
+        /// Padding (absent in some format-2 models).
+        public var pad: Int?
+        /// The decoder's first input `y_0`.
+        public var bos: Int
+        /// End of sentence: the search stops after emitting it.
+        public var eos: Int
+        /// What unknown tokens map to (absent: an unknown token is an error).
+        public var unk: Int?
+        /// Special token ids, format 1's defaults unless given.
         public init(pad: Int? = 0, bos: Int = 1, eos: Int = 2, unk: Int? = 3) {
             self.pad = pad; self.bos = bos; self.eos = eos; self.unk = unk
         }
     }
     /// Decoding options a model directory asks for when the caller gives none (format 2).
     public struct DecodingDefaults: Sendable, Equatable {
+        /// The beam size when the caller gives none.
         public var beamSize: Int?
+        /// The minimum length when the caller gives none.
         public var minLength: Int?
+        /// Defaults for the options given; nil leaves the engine's own.
         public init(beamSize: Int? = nil, minLength: Int? = nil) {
             self.beamSize = beamSize; self.minLength = minLength
         }
@@ -79,17 +121,25 @@ public struct ModelConfig: Sendable, Equatable {
 
     /// 1 or 2. Format 2 keys are accepted only with `formatVersion == 2`.
     public var formatVersion: Int
+    /// The recurrent cell of the encoder and the decoder.
     public var cell: Cell
+    /// `Vs`: source ids are `0 ..< sourceVocabSize`.
     public var sourceVocabSize: Int
+    /// `Vt`: target ids are `0 ..< targetVocabSize`.
     public var targetVocabSize: Int
+    /// `E`: the size of source and target embeddings.
     public var embeddingSize: Int
     /// `H`, the decoder's hidden size (and the encoder's per direction unless `encoderHiddenSize` is set).
     public var hiddenSize: Int
     /// `He`, the encoder's hidden size per direction (format 2); nil means `hiddenSize`.
     public var encoderHiddenSize: Int?
+    /// `Le`: stacked encoder layers.
     public var encoderLayers: Int
+    /// `Ld`: stacked decoder layers.
     public var decoderLayers: Int
+    /// Whether each encoder layer also runs backward, its output being `[forward; backward]`.
     public var bidirectionalEncoder: Bool
+    /// How the decoder's initial state is made.
     public var bridge: Bridge
     /// The `linear` bridge's input form (format 2; default `summary`).
     public var bridgeInput: BridgeInput
@@ -97,6 +147,7 @@ public struct ModelConfig: Sendable, Equatable {
     public var bridgeActivation: Activation
     /// The `linear` bridge's LSTM cell states (format 2; default `zeros`).
     public var bridgeCell: BridgeCell
+    /// The attention mechanism.
     public var attention: Attention
     /// Used by `bahdanau` and `luong_concat` only.
     public var attentionSize: Int?
@@ -108,6 +159,7 @@ public struct ModelConfig: Sendable, Equatable {
     public var decoderEmbeddingActivation: Activation
     /// `O`: the size of `decoder.output_projection`, applied to `o_t` before `decoder.output` (format 2).
     public var outputProjectionSize: Int?
+    /// Whether the output layer's weight is the target embedding table.
     public var tieTargetEmbeddings: Bool
     /// Append `eos` to every source (format 2).
     public var sourceAppendEOS: Bool
@@ -121,6 +173,7 @@ public struct ModelConfig: Sendable, Equatable {
     public var sourceTokenizer: TokenizerConfig?
     /// The target side's own tokenizer (format 2's `target_tokenizer`); nil means `tokenizer`.
     public var targetTokenizer: TokenizerConfig?
+    /// Ids of the special tokens.
     public var specialTokens: SpecialTokens
     /// Decoding options used when the caller does not set them (format 2).
     public var decodingDefaults: DecodingDefaults

@@ -1,8 +1,12 @@
 /// The element types a safetensors file may hold for this engine (MODEL.md: F32, or F16/BF16/F64 converted at load).
 public enum TensorDType: String, Sendable, CaseIterable {
+    /// IEEE single precision, read in place when aligned.
     case f32 = "F32"
+    /// IEEE half precision, converted to float32 at load.
     case f16 = "F16"
+    /// bfloat16, converted to float32 at load.
     case bf16 = "BF16"
+    /// IEEE double precision, converted to float32 at load.
     case f64 = "F64"
 
     /// Bytes per element.
@@ -17,7 +21,9 @@ public enum TensorDType: String, Sendable, CaseIterable {
 
 /// One tensor's entry in a safetensors header, validated.
 public struct TensorEntry: Sendable, Equatable {
+    /// The tensor's name in the file's header.
     public let name: String
+    /// The stored element type.
     public let dtype: TensorDType
     /// The shape, outermost first; `[]` is a scalar.
     public let shape: [Int]

@@ -1,7 +1,10 @@
 /// One tensor MODEL.md names for a configuration: its shape and whether it may be absent (biases: zeros).
 public struct TensorSpec: Sendable, Equatable {
+    /// MODEL.md's name for the tensor.
     public let name: String
+    /// The expected shape, outermost first.
     public let shape: [Int]
+    /// Whether the tensor may be absent (a bias: zeros).
     public let optional: Bool
 }
 
