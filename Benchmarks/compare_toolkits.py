@@ -34,10 +34,10 @@ WORKLOADS = [("greedy B1", 1, 1), ("greedy B32", 1, 32), ("beam 5 B1", 5, 1)]
 MAX_LENGTH = 50
 
 
-def run(cmd, env=None, stdin=None, cwd=None):
+def run(cmd, env=None, stdin=None, stdout=subprocess.DEVNULL):
     print("$ " + " ".join(cmd), file=sys.stderr, flush=True)
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, env=env, stdin=stdin, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(cmd, check=True, env=env, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
@@ -76,9 +76,10 @@ cfg.setdefault("testing", {{}}).update({{"beam_size": {beam}, "batch_size": {bat
 cfg["use_cuda"] = False
 yaml.safe_dump(cfg, open({cfg_path!r}, "w"))
 """], check=True)
-    with open(src) as fin:
+    # JoeyNMT 2.3.0's `translate -o FILE` fails after decoding (its config has no n_best): read stdout instead.
+    with open(src) as fin, open(out, "w") as fout:
         return run([os.path.join(venvs, "joey", "bin", "python"), "-m", "joeynmt", "translate",
-                    os.path.join(model_dir, "config.yaml"), "-o", out], env=env, stdin=fin)
+                    os.path.join(model_dir, "config.yaml")], env=env, stdin=fin, stdout=fout)
 
 
 def main():
@@ -127,6 +128,7 @@ def main():
                     n1, n2 = args.lines, 2 * args.lines
                     result[who] = (toks[n2] - toks[n1]) / max(seconds[n2] - seconds[n1], 1e-9)
                 rows.append((name, label, result["ours"], result[kind], kind))
+                print(f"{name} {label}: ours {result['ours']:,.0f} tok/s, {kind} {result[kind]:,.0f} tok/s", file=sys.stderr, flush=True)
 
     print(f"\n{args.threads} threads; N = {args.lines} and 2N sentences; tokens/s from the difference of the two runs\n")
     print("| model | workload | Seq2Seq tok/s | toolkit tok/s | ratio |")
