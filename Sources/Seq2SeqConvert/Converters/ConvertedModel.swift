@@ -100,18 +100,7 @@ public struct ConvertedModel: Sendable {
 /// multiple of 8, then the tensors' little-endian F32 data back to back (each tensor 4-byte aligned).
 enum SafeTensorsWriter {
     static func data(_ tensors: [(name: String, tensor: DenseTensor)], metadata: [String: String]) -> Data {
-        func quoted(_ s: String) -> String {
-            var out = "\""
-            for u in s.unicodeScalars {
-                switch u {
-                case "\"": out += "\\\""
-                case "\\": out += "\\\\"
-                case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-                default: out.unicodeScalars.append(u)
-                }
-            }
-            return out + "\""
-        }
+        func quoted(_ s: String) -> String { JSONValue.literal(s) }
         var entries: [String] = []
         if !metadata.isEmpty {
             let items = metadata.keys.sorted().map { "\(quoted($0)):\(quoted(metadata[$0]!))" }
