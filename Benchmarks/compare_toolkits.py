@@ -50,7 +50,7 @@ def ours(cli, model, src, out, beam, batch, threads):
     with open(src) as fin, open(out, "w") as fout:
         start = time.perf_counter()
         subprocess.run([cli, "translate", "--model", model, "--beam-size", str(beam), "--batch-size", str(batch),
-                        "--max-length", str(MAX_LENGTH), "--threads", str(threads)],
+                        "--max-length", str(MAX_LENGTH), "--threads", str(threads), "--quiet"],
                        stdin=fin, stdout=fout, check=True)
         return time.perf_counter() - start
 
@@ -86,7 +86,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--venvs", default="/work/venvs", help="folder with the onmt and joey virtual environments")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--lines", type=int, default=200, help="N: sentences of the smaller run (the larger has 2N)")
+    ap.add_argument("--lines", type=int, default=200, help="N for the toolkits: sentences of the smaller run (the larger has 2N)")
+    ap.add_argument("--our-lines", type=int, default=4000,
+                    help="N for our CLI (it is so much faster that a toolkit's N would be lost in start-up noise)")
     ap.add_argument("--models", default="onmt_brnn_lstm_general,onmt_gru_mlp_bridge,joey_lstm_luong")
     args = ap.parse_args()
 
@@ -108,7 +110,7 @@ def main():
             subprocess.run([cli, "convert", source, path, "--output", converted], check=True, stdout=subprocess.DEVNULL)
             lines = open(os.path.join(FIXTURES, name, "test.src"), encoding="utf-8").read().splitlines()
             srcs = {}
-            for n in (args.lines, 2 * args.lines):
+            for n in (args.lines, 2 * args.lines, args.our_lines, 2 * args.our_lines):
                 srcs[n] = os.path.join(scratch, f"{name}-{n}.src")
                 with open(srcs[n], "w", encoding="utf-8") as f:
                     f.write("\n".join((lines * (n // len(lines) + 1))[:n]) + "\n")
@@ -116,7 +118,9 @@ def main():
                 result = {}
                 for who in ("ours", kind):
                     seconds, toks = {}, {}
-                    for n, src in srcs.items():
+                    n1 = args.our_lines if who == "ours" else args.lines
+                    for n in (n1, 2 * n1):
+                        src = srcs[n]
                         out = os.path.join(scratch, f"{name}-{who}-{beam}-{batch}-{n}.out")
                         if who == "ours":
                             seconds[n] = ours(cli, converted, src, out, beam, batch, args.threads)
@@ -125,12 +129,13 @@ def main():
                         else:
                             seconds[n] = joey(args.venvs, name, src, out, beam, batch, env, scratch)
                         toks[n] = tokens(out)
-                    n1, n2 = args.lines, 2 * args.lines
+                    n2 = 2 * n1
                     result[who] = (toks[n2] - toks[n1]) / max(seconds[n2] - seconds[n1], 1e-9)
                 rows.append((name, label, result["ours"], result[kind], kind))
                 print(f"{name} {label}: ours {result['ours']:,.0f} tok/s, {kind} {result[kind]:,.0f} tok/s", file=sys.stderr, flush=True)
 
-    print(f"\n{args.threads} threads; N = {args.lines} and 2N sentences; tokens/s from the difference of the two runs\n")
+    print(f"\n{args.threads} threads; N = {args.our_lines} (ours) or {args.lines} (toolkits) and 2N sentences; "
+          "tokens/s from the difference of the two runs\n")
     print("| model | workload | Seq2Seq tok/s | toolkit tok/s | ratio |")
     print("|---|---|---|---|---|")
     for name, label, ours_tps, theirs, kind in rows:
