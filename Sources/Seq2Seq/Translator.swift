@@ -84,8 +84,9 @@ public final class Translator {
         }
     }
 
-    /// Whether new translators are batch-invariant unless told otherwise.
-    public static let batchInvariantByDefault = false
+    /// Whether new translators are batch-invariant unless told otherwise. A process-wide setting for programs
+    /// (the command line sets it from `--batch-invariant`); set it before creating translators.
+    nonisolated(unsafe) public static var batchInvariantByDefault = false
 
     /// The most working memory one batch may use, bytes (4 GiB).
     public static let workspaceLimit = 4 << 30
