@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // The engine's view of a model's weights: matrices ready for BLAS, with the
 // biases folded where the math allows it. Built once at load; immutable.
 
@@ -46,6 +52,14 @@ enum ProductPolicy {
     /// Batch-invariant mode: every product that touches a row goes through the engine's kernels, whose
     /// per-element reduction order does not depend on the other rows, the row count or the thread split.
     @TaskLocal static var batchInvariant = false
+
+    /// `SEQ2SEQ_PRODUCTS=openblas` in the environment: float32 products of up to 16 rows go to OpenBLAS
+    /// (GEMV for one row, blocked GEMVs for 2–8, GEMM above) as before the engine had its own kernels; for
+    /// A/B measurements in one binary. Batch-invariant mode and reduced compute types ignore it.
+    static let openBLASOnly: Bool = {
+        guard let v = getenv("SEQ2SEQ_PRODUCTS") else { return false }
+        return String(cString: v) == "openblas"
+    }()
 }
 
 /// `Y (n, m) = X (n, k) · Wᵀ + beta · Y` for a weight `W (m, k)` (possibly a column slice); `beta` is 0 or 1.
@@ -58,7 +72,8 @@ func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixVie
     precondition(x.cols == weight.cols && y.rows == x.rows && y.cols == weight.rows,
                  "product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(weight.cols), \(weight.rows)) -> Y (\(y.rows), \(y.cols))")
     precondition(beta == 0 || beta == 1, "products accumulate (beta 1) or overwrite (beta 0)")
-    let kernel = x.rows <= kernelMaxRows || weight.packed.type != .float32 || ProductPolicy.batchInvariant
+    let kernel = (x.rows <= kernelMaxRows && !ProductPolicy.openBLASOnly) || weight.packed.type != .float32
+        || ProductPolicy.batchInvariant
     splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, mode: kernel ? .kernel : .gemm))
 }
 
@@ -95,7 +110,7 @@ private struct ProductJob {
         case .kernel:
             Kernels.product(x, weight.packed.rows(start, count), into: y.columns(start, count), accumulate: beta != 0)
         case .gemm:
-            BLAS.gemm(x, .none, weight.dense.rows(start, count), .transposed, into: y.columns(start, count), beta: beta)
+            productPart(x, weight.dense.rows(start, count), y.columns(start, count), beta)
         }
     }
 }
@@ -118,6 +133,26 @@ private func splitProduct(_ product: ProductJob) {
         let start = min(p * job.step, m)
         let count = min(job.step, m - start)
         if count > 0 { job.run(start, count) }
+    }
+}
+
+/// OpenBLAS for one part of a float32 product: GEMV for one row, blocked GEMVs for up to 8 (see
+/// `SEQ2SEQ_PRODUCTS`), one GEMM above.
+@inline(__always)
+private func productPart(_ x: ConstMatrixView, _ weight: ConstMatrixView, _ y: MatrixView, _ beta: Float) {
+    if x.rows == 1 {
+        BLAS.gemv(weight, .none, x: x.base, y: y.base, beta: beta)
+    } else if x.rows <= 8 {
+        let blockRows = max(16, (192 * 1024 / 4) / max(weight.cols, 1)) & ~7
+        var start = 0
+        while start < weight.rows {
+            let count = min(blockRows, weight.rows - start)
+            let block = weight.rows(start, count)
+            for r in 0..<x.rows { BLAS.gemv(block, .none, x: x.row(r), y: y.row(r) + start, beta: beta) }
+            start += count
+        }
+    } else {
+        BLAS.gemm(x, .none, weight, .transposed, into: y, beta: beta)
     }
 }
 
