@@ -89,4 +89,36 @@ struct InvarianceTests {
             #expect(!outputs[0].isEmpty)
         }
     }
+
+    @Test("SEQ2SEQ_FORCE_ISA=scalar prints the same bytes as the AVX2 kernels (command line, int8 and float32)")
+    func forcedScalar() throws {
+        let cli = try #require(Fixtures.cliPath, "the seq2seq executable was not found")
+        let (_, config) = Self.configs[1]
+        let dir = try makeRandomModel(config, seed: 501)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let input = Self.sources(config.sourceVocabSize, count: 9, seed: 1).map { "{\"source_ids\": \($0)}" }.joined(separator: "\n") + "\n"
+        for type in ["float32", "int8"] {
+            var outputs: [String] = []
+            for force in [nil, "scalar"] as [String?] {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: cli)
+                p.arguments = ["translate", "--model", dir, "--format", "jsonl", "--attention", "--batch-invariant",
+                               "--beam-size", "3", "--max-length", "10", "--compute-type", type]
+                var env = ProcessInfo.processInfo.environment
+                env["SEQ2SEQ_FORCE_ISA"] = force
+                p.environment = env
+                let out = Pipe(), inp = Pipe()
+                p.standardOutput = out
+                p.standardInput = inp
+                try p.run()
+                inp.fileHandleForWriting.write(Data(input.utf8))
+                try inp.fileHandleForWriting.close()
+                let data = out.fileHandleForReading.readDataToEndOfFile()
+                p.waitUntilExit()
+                #expect(p.terminationStatus == 0)
+                outputs.append(String(decoding: data, as: UTF8.self))
+            }
+            #expect(!outputs[0].isEmpty && outputs[0] == outputs[1], "\(type): scalar fallback and AVX2 differ")
+        }
+    }
 }
