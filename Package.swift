@@ -37,10 +37,18 @@ let package = Package(
             dependencies: ["CSystemSentencePiece"]
         ),
 
+        // The engine's own kernels (AVX2/FMA/F16C chosen at run time, scalar fallback); only
+        // Sources/Seq2Seq/BLAS/Kernels.swift calls them.
+        .target(
+            name: "CSeq2SeqKernels",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]
+        ),
+
         // MARK: Public API
         .target(
             name: "Seq2Seq",
-            dependencies: ["CSystemBLAS"],
+            dependencies: ["CSystemBLAS", "CSeq2SeqKernels"],
             resources: [.copy("Resources/dates")]
         ),
         .target(

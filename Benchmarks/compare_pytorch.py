@@ -48,11 +48,13 @@ def main():
     ap.add_argument("--configs", default="b1,b2")
     ap.add_argument("--no-reference", action="store_true", help="skip the naive reference")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch (our figures only)")
+    ap.add_argument("--compute-types", default="",
+                    help="also time the engine with these compute types and --batch-invariant, e.g. int8,float16,bfloat16")
     args = ap.parse_args()
 
     run(["swift", "build", "-c", "release", "--product", "seq2seq"], cwd=ROOT)
     cli = os.path.join(ROOT, ".build", "release", "seq2seq")
-    rows, limits = [], {}
+    rows, limits, typed = [], {}, {}
     for cfg in args.configs.split(","):
         model = os.path.join(args.models, cfg)
         if not os.path.exists(os.path.join(model, "model.safetensors")):
@@ -77,6 +79,15 @@ def main():
             torch = {r["workload"]: r for r in json.load(open(path))}
         for wl in ("W1", "W2", "W3"):
             rows.append((cfg, wl, ours[wl], torch.get(wl), ref.get(wl)))
+        if args.compute_types:
+            variants = [("float32", [])] + [(t, ["--compute-type", t]) for t in args.compute_types.split(",")]
+            variants += [("float32 invariant", ["--batch-invariant"])]
+            # Alternate: float32 again after the others, so that drift on a shared machine shows.
+            for name, extra in variants + [("float32 again", [])]:
+                out = json_lines(run([cli, "bench", "--model", model, "--threads", str(args.threads), "--repeats",
+                                      str(args.repeats), "--json"] + extra))
+                for r in out:
+                    typed.setdefault(cfg, {}).setdefault(r["workload"], {})[name] = r["tok_per_s"]
 
     print(f"\n| model | workload | Seq2Seq tok/s | PyTorch tok/s | ratio (target) | reference tok/s | × reference | GFLOP/s |")
     print("|---|---|---|---|---|---|---|---|")
@@ -87,6 +98,16 @@ def main():
         xr = f"{o['tok_per_s'] / r['tok_per_s']:,.0f}×" if r else "–"
         print(f"| {cfg.upper()} | {wl} | {o['tok_per_s']:,.0f} | {tt} | {ratio} | {rr} | {xr} | {o['gflops']:.1f} |")
     print()
+    if typed:
+        names = list(next(iter(next(iter(typed.values())).values())).keys())
+        print("\n| model | workload | " + " | ".join(names) + " |")
+        print("|---|---|" + "---|" * len(names))
+        for cfg, wls in typed.items():
+            for wl, v in wls.items():
+                base = v["float32"]
+                cells = [f"{v[n]:,.0f}" + ("" if n == "float32" else f" ({v[n] / base:.2f}×)") for n in names]
+                print(f"| {cfg.upper()} | {wl} | " + " | ".join(cells) + " |")
+        print()
     for cfg, lim in limits.items():
         print(f"{cfg.upper()} machine limits, same run ({lim['threads']} threads): " +
               ", ".join(f"{k} {v:.1f}" for k, v in lim.items() if k != "threads") + " (GFLOP/s, GB/s)")

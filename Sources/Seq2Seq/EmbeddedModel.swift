@@ -24,11 +24,12 @@ extension Seq2SeqModel {
     }
 
     /// Loads the embedded character-level date normalizer ("24/11/2026" → "2026-11-24").
-    public static func embeddedDateModel() throws -> Seq2SeqModel {
+    public static func embeddedDateModel(computeType: ComputeType = .float32,
+                                         families: Set<WeightFamily> = WeightFamily.quantizedByDefault) throws -> Seq2SeqModel {
         guard let dir = embeddedDateModelDirectory else {
             throw Seq2SeqError.invalidModel("the embedded date model was not found beside the executable (Seq2Seq_Seq2Seq.resources/dates); pass --model DIR or set SEQ2SEQ_DEFAULT_MODEL")
         }
-        return try Seq2SeqModel(directory: dir)
+        return try Seq2SeqModel(directory: dir, computeType: computeType, families: families)
     }
 }
 

@@ -15,13 +15,18 @@ public final class Translator {
     public let model: Seq2SeqModel
     /// Sentences decoded together at most; larger requests are split (after sorting by length).
     public var maxBatchSize: Int
+    /// Batch-invariant mode: a sentence's ids, log-probabilities and attention are the same bits alone, in any
+    /// batch, at any batch size and with any thread count (every product runs through the engine's kernels,
+    /// whose per-element reduction order does not depend on the other rows). See README, "Batch invariance".
+    public var batchInvariant: Bool
     private let engine: Engine
     private let arena = Arena()
 
     /// A translator for `model`, decoding at most `maxBatchSize` sentences at once.
-    public init(model: Seq2SeqModel, maxBatchSize: Int = 64) {
+    public init(model: Seq2SeqModel, maxBatchSize: Int = 64, batchInvariant: Bool = Translator.batchInvariantByDefault) {
         self.model = model
         self.maxBatchSize = max(1, maxBatchSize)
+        self.batchInvariant = batchInvariant
         self.engine = Engine(config: model.config, weights: model.weights)
         BLASThreads.configure()
     }
@@ -58,9 +63,11 @@ public final class Translator {
             throw Seq2SeqError.invalidOptions(
                 "this request needs about \(bytes >> 20) MiB of working memory (\(rows), \(sentences) sentences decoded together, sources of up to \(longest) tokens\(options.returnAttention ? ", attention returned" : "")), more than the limit of \(Self.workspaceLimit >> 20) MiB; use a smaller beam, batch or max length")
         }
-        return runSorted(sources) { batch, indices in
-            engine.search(batch, prefixes: indices.map { prepared[$0].prefix }, streams: indices.map { prepared[$0].index },
-                          options: options, arena: arena)
+        return ProductPolicy.$batchInvariant.withValue(batchInvariant) {
+            runSorted(sources) { batch, indices in
+                engine.search(batch, prefixes: indices.map { prepared[$0].prefix }, streams: indices.map { prepared[$0].index },
+                              options: options, arena: arena)
+            }
         }.enumerated().map { i, t in
             var t = attachTokens(t)
             t.warnings = prepared[i].warnings
@@ -86,10 +93,16 @@ public final class Translator {
                 throw Seq2SeqError.invalidInput("target \(i): \(e.message)")
             }
         }
-        return runSorted(model.encoderInputs(sources)) { batch, indices in
-            engine.score(batch, targets: indices.map { targets[$0] }, arena: arena)
+        return ProductPolicy.$batchInvariant.withValue(batchInvariant) {
+            runSorted(model.encoderInputs(sources)) { batch, indices in
+                engine.score(batch, targets: indices.map { targets[$0] }, arena: arena)
+            }
         }
     }
+
+    /// Whether new translators are batch-invariant unless told otherwise. A process-wide setting for programs
+    /// (the command line sets it from `--batch-invariant`); set it before creating translators.
+    nonisolated(unsafe) public static var batchInvariantByDefault = false
 
     /// The most working memory one batch may use, bytes (4 GiB).
     public static let workspaceLimit = 4 << 30

@@ -1,6 +1,11 @@
 import ArgumentParser
 import Seq2Seq
 import Seq2SeqText
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -59,6 +64,21 @@ struct Eval: ParsableCommand {
         }
         let seconds = now() - t0
         let pct = pairs.isEmpty ? 0 : 100 * Double(correct) / Double(pairs.count)
-        print("exact match: \(correct)/\(pairs.count) = \(fmt(pct, 2))% (beam \(beamSize), \(fmt(seconds, 2)) s)")
+        print("exact match: \(correct)/\(pairs.count) = \(fmt(pct, 2))% (beam \(beamSize), \(fmt(seconds, 2)) s\(modelOptions.computeType == .float32 ? "" : ", " + modelOptions.computeType.rawValue))")
+        if modelOptions.computeType != .float32 {
+            // The quality gate against the same model in float32.
+            let reference = ModelOptions.loadFloat32(like: modelOptions)
+            let q = try QualityComparison.compare(reference: reference, candidate: model, sources: sources, options: options)
+            print("against float32: identical output \(q.identical)/\(q.sentences) = \(fmt(100 * q.agreement, 2))%, mean |Δ log-prob| per token \(sci(q.meanAbsDeltaLogProb)) (max \(sci(q.maxAbsDeltaLogProb)), \(q.tokens) tokens)")
+        }
     }
+}
+
+/// `x` as `d.dde±N` (three significant digits).
+func sci(_ x: Double) -> String {
+    guard x.isFinite, x != 0 else { return x == 0 ? "0" : "\(x)" }
+    var e = Int((log10(abs(x))).rounded(.down))
+    var m = x / pow(10, Double(e))
+    if abs(m) >= 9.995 { m /= 10; e += 1 }
+    return "\(fmt(m, 2))e\(e)"
 }

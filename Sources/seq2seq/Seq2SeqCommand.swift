@@ -26,16 +26,40 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS, else one per core).")
     var threads: Int?
 
+    @Option(name: .long, help: "Weights in float32 (default), float16, bfloat16 or int8 (per-row scales); activations stay float32.")
+    var computeType: ComputeType = .float32
+
+    @Option(name: .long, help: ArgumentHelp("Weight families a reduced --compute-type applies to (comma-separated: output, attention, recurrent, encoder, bridge; default all).", visibility: .hidden))
+    var quantize: String?
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Bit-for-bit the same result for a sentence alone or in any batch, with any thread count.")
+    var batchInvariant: Bool = Translator.batchInvariantByDefault
+
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1") }
+        _ = try families()
+    }
+
+    func families() throws -> Set<WeightFamily> {
+        guard let q = quantize else { return WeightFamily.quantizedByDefault }
+        var out = Set<WeightFamily>()
+        for name in q.split(separator: ",") where !name.isEmpty {
+            guard let f = WeightFamily(rawValue: String(name)) else {
+                throw ValidationError("--quantize: unknown family \(name) (output, attention, recurrent, encoder, bridge)")
+            }
+            out.insert(f)
+        }
+        return out
     }
 
     /// Loads the model or exits with one clear message on standard error.
     func load() -> Seq2SeqModel {
         if let t = threads { BLASThreads.count = t }
+        Translator.batchInvariantByDefault = batchInvariant
         do {
-            if let dir = model { return try Seq2SeqModel(directory: dir) }
-            return try Seq2SeqModel.embeddedDateModel()
+            let families = try self.families()
+            if let dir = model { return try Seq2SeqModel(directory: dir, computeType: computeType, families: families) }
+            return try Seq2SeqModel.embeddedDateModel(computeType: computeType, families: families)
         } catch let e as Seq2SeqError {
             Output.error(e.description)
             Seq2SeqCommand.exit(withError: ExitCode(2))
@@ -43,6 +67,13 @@ struct ModelOptions: ParsableArguments {
             Output.error("cannot load the model: \(error)")
             Seq2SeqCommand.exit(withError: ExitCode(2))
         }
+    }
+
+    /// The same model in float32, for quality comparisons.
+    static func loadFloat32(like options: ModelOptions) -> Seq2SeqModel {
+        var o = options
+        o.computeType = .float32
+        return o.load()
     }
 
     /// The model's tokenizers (subword files read from its directory), or exits with one clear message.
@@ -58,3 +89,5 @@ struct ModelOptions: ParsableArguments {
 }
 
 enum InputFormat: String, ExpressibleByArgument, CaseIterable { case text, jsonl }
+
+extension ComputeType: ExpressibleByArgument {}

@@ -33,7 +33,7 @@ public struct MachineLimits: Sendable, CustomStringConvertible {
         var gemv: [(String, Double)] = []
         for (m, k) in shapes {
             let w = filled(m * k), x = filled(32 * k), y = filled(32 * m)
-            let wv = ConstMatrixView(w, rows: m, cols: k)
+            let wv = Weight(ConstMatrixView(w, rows: m, cols: k))
             let t = median(5) { accumulateProduct(ConstMatrixView(x, rows: 32, cols: k), wv, into: MatrixView(y, rows: 32, cols: m), beta: 0) }
             batch.append(("32×\(k) · \(k)×\(m)", 2.0 * 32 * Double(m * k) / t / 1e9))
             let tv = median(9) { accumulateProduct(ConstMatrixView(x, rows: 1, cols: k), wv, into: MatrixView(y, rows: 1, cols: m), beta: 0) }

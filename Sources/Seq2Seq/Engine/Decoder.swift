@@ -78,7 +78,7 @@ struct DecoderState {
             let layer = w.decoder[0]
             fixedInput = arena.matrix(N, G)
             fixedInput.fillRows(with: layer.inputBias)
-            BLAS.gemm(encoded.summary.const, .none, layer.weightIH.columns(E, D), .transposed, into: fixedInput, beta: 1)
+            accumulateProduct(encoded.summary.const, layer.weightIH.columns(E, D), into: fixedInput, beta: 1)
         } else {
             fixedInput = arena.matrix(0, 1)
         }
@@ -231,7 +231,7 @@ extension Engine {
             o = z.const
         }
         let logits = s.logits.rows(0, R)
-        if R > blockedGemvMaxRows {
+        if R > kernelMaxRows && w.output.weight.packed.type == .float32 && !ProductPolicy.batchInvariant {
             // A batch: GEMM from the pre-transposed output weight (no per-call transposing pack).
             if let b = w.output.bias { logits.fillRows(with: b) }
             productPretransposed(o, w.outputTransposed.matrix, into: logits, beta: w.output.bias == nil ? 0 : 1)
@@ -280,11 +280,7 @@ extension Engine {
             let alpha = MatrixView(s.alpha.row(r0), rows: count, cols: len, ld: s.alpha.ld)
             // c_t = Σ_j α_tj m_j
             let ctx = s.context.rows(r0, count)
-            if count == 1 {
-                BLAS.gemv(memory, .transposed, x: alpha.base, y: ctx.base)
-            } else {
-                BLAS.gemm(alpha.const, .none, memory, .none, into: ctx)
-            }
+            Kernels.mix(alpha.const, memory, into: ctx)
             r0 = r1
         }
     }
@@ -292,11 +288,7 @@ extension Engine {
     /// `scores (n, len) = queries (n, K) · keysᵀ (K, len)`.
     @inline(__always)
     private func scoreProduct(_ queries: ConstMatrixView, _ keys: ConstMatrixView, into scores: MatrixView) {
-        if queries.rows == 1 {
-            BLAS.gemv(keys, .none, x: queries.base, y: scores.base)
-        } else {
-            BLAS.gemm(queries, .none, keys, .transposed, into: scores)
-        }
+        Kernels.product(queries, PackedMatrix(keys), into: scores, accumulate: false)
     }
 }
 

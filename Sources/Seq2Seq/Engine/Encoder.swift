@@ -65,7 +65,11 @@ extension Engine {
                 let layer = w.encoder[k][dir]
                 // One GEMM for all positions of all sentences: proj = input · W_ihᵀ + folded bias.
                 proj.fillRows(with: layer.inputBias)
-                BLAS.gemm(input, .none, layer.weightIH, .transposed, into: proj, beta: 1)
+                if layer.weightIH.packed.type == .float32 && !ProductPolicy.batchInvariant {
+                    BLAS.gemm(input, .none, layer.weightIH.dense, .transposed, into: proj, beta: 1)
+                } else {
+                    accumulateProduct(input, layer.weightIH, into: proj, beta: 1)
+                }
                 BLAS.scale(h, by: 0)
                 BLAS.scale(cell, by: 0)
                 var active = N

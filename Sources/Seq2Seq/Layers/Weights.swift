@@ -1,9 +1,39 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 // The engine's view of a model's weights: matrices ready for BLAS, with the
 // biases folded where the math allows it. Built once at load; immutable.
 
+/// A weight matrix `(rows, cols)`: the float32 view of the loaded tensor (for the large BLAS products) and the
+/// same matrix in the model's compute type (for the engine's kernels; the float32 view itself when the type is
+/// float32 or the tensor's family is kept in float32).
+struct Weight: @unchecked Sendable {
+    let dense: ConstMatrixView  // (rows, cols) float32
+    let packed: PackedMatrix  // (rows, cols) in the compute type
+    var rows: Int { dense.rows }
+    var cols: Int { dense.cols }
+
+    init(_ dense: ConstMatrixView, packed: PackedMatrix? = nil) {
+        self.dense = dense
+        self.packed = packed ?? PackedMatrix(dense)
+        precondition(self.packed.rows == dense.rows && self.packed.cols == dense.cols)
+    }
+
+    /// Columns `start ..< start + count`.
+    func columns(_ start: Int, _ count: Int) -> Weight {
+        Weight(dense.columns(start, count), packed: packed.columns(start, count))
+    }
+
+    /// Rows `start ..< start + count`.
+    func rows(_ start: Int, _ count: Int) -> Weight { Weight(dense.rows(start, count), packed: packed.rows(start, count)) }
+}
+
 /// `y = W · x + b`, weight `(out, in)`, bias `(out)` or absent (zeros).
 struct Linear: @unchecked Sendable {
-    let weight: ConstMatrixView  // (out, in)
+    let weight: Weight  // (out, in)
     let bias: UnsafePointer<Float>?  // (out)
     var outputs: Int { weight.rows }
     var inputs: Int { weight.cols }
@@ -17,16 +47,34 @@ struct Linear: @unchecked Sendable {
     }
 }
 
-/// `Y (n, m) = X (n, k) · Wᵀ + beta · Y` for a weight `W (m, k)` (possibly a column slice).
+/// How products are computed, for the current decoding call (set by `Translator` from `DecodingOptions`).
+enum ProductPolicy {
+    /// Batch-invariant mode: every product that touches a row goes through the engine's kernels, whose
+    /// per-element reduction order does not depend on the other rows, the row count or the thread split.
+    @TaskLocal static var batchInvariant = false
+
+    /// `SEQ2SEQ_PRODUCTS=openblas` in the environment: float32 products of up to 16 rows go to OpenBLAS
+    /// (GEMV for one row, blocked GEMVs for 2–8, GEMM above) as before the engine had its own kernels; for
+    /// A/B measurements in one binary. Batch-invariant mode and reduced compute types ignore it.
+    static let openBLASOnly: Bool = {
+        guard let v = getenv("SEQ2SEQ_PRODUCTS") else { return false }
+        return String(cString: v) == "openblas"
+    }()
+}
+
+/// `Y (n, m) = X (n, k) · Wᵀ + beta · Y` for a weight `W (m, k)` (possibly a column slice); `beta` is 0 or 1.
 ///
-/// The weight's rows are split across the worker pool when the product is large enough to pay for it; each
-/// part is one single-threaded OpenBLAS call: GEMV when `n == 1` (OpenBLAS's GEMM with one column is much
-/// slower), GEMM otherwise.
+/// The weight's rows are split across the worker pool when the product is large enough to pay for it. Each
+/// part is one call of the engine's weight-stationary kernel (any compute type; up to `kernelMaxRows` rows,
+/// or any number in batch-invariant mode), or one single-threaded OpenBLAS GEMM for larger float32 batches.
 @inline(__always)
-func accumulateProduct(_ x: ConstMatrixView, _ weight: ConstMatrixView, into y: MatrixView, beta: Float) {
+func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixView, beta: Float) {
     precondition(x.cols == weight.cols && y.rows == x.rows && y.cols == weight.rows,
                  "product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(weight.cols), \(weight.rows)) -> Y (\(y.rows), \(y.cols))")
-    splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, pretransposed: false))
+    precondition(beta == 0 || beta == 1, "products accumulate (beta 1) or overwrite (beta 0)")
+    let kernel = (x.rows <= kernelMaxRows && !ProductPolicy.openBLASOnly) || weight.packed.type != .float32
+        || ProductPolicy.batchInvariant
+    splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, mode: kernel ? .kernel : .gemm))
 }
 
 /// `Y (n, m) = X (n, k) · WT (k, m) + beta · Y` from a pre-transposed weight `WT` (see `TransposedWeight`),
@@ -34,31 +82,35 @@ func accumulateProduct(_ x: ConstMatrixView, _ weight: ConstMatrixView, into y: 
 func productPretransposed(_ x: ConstMatrixView, _ wt: ConstMatrixView, into y: MatrixView, beta: Float) {
     precondition(x.cols == wt.rows && y.rows == x.rows && y.cols == wt.cols,
                  "product shapes: X (\(x.rows), \(x.cols)) · WT (\(wt.rows), \(wt.cols)) -> Y (\(y.rows), \(y.cols))")
-    splitProduct(ProductJob(x: x, weight: wt, y: y, beta: beta, pretransposed: true))
+    splitProduct(ProductJob(x: x, weight: Weight(wt), y: y, beta: beta, mode: .pretransposed))
 }
 
 /// One product split by output columns `m`: part `p` computes columns `p · step ..< (p + 1) · step` of `Y`,
 /// i.e. rows of `W (m, k)`, or columns of a pre-transposed `WT (k, m)`.
 private struct ProductJob {
+    enum Mode { case kernel, gemm, pretransposed }
     let x: ConstMatrixView
-    let weight: ConstMatrixView
+    let weight: Weight
     let y: MatrixView
     let beta: Float
-    let pretransposed: Bool
+    let mode: Mode
     var step = 0
 
-    init(x: ConstMatrixView, weight: ConstMatrixView, y: MatrixView, beta: Float, pretransposed: Bool) {
-        self.x = x; self.weight = weight; self.y = y; self.beta = beta; self.pretransposed = pretransposed
+    init(x: ConstMatrixView, weight: Weight, y: MatrixView, beta: Float, mode: Mode) {
+        self.x = x; self.weight = weight; self.y = y; self.beta = beta; self.mode = mode
     }
 
     var outputs: Int { y.cols }
 
     /// Columns `start ..< start + count` of the result.
     @inline(__always) func run(_ start: Int, _ count: Int) {
-        if pretransposed {
-            BLAS.gemm(x, .none, weight.columns(start, count), .none, into: y.columns(start, count), beta: beta)
-        } else {
-            productPart(x, weight.rows(start, count), y.columns(start, count), beta)
+        switch mode {
+        case .pretransposed:
+            BLAS.gemm(x, .none, weight.dense.columns(start, count), .none, into: y.columns(start, count), beta: beta)
+        case .kernel:
+            Kernels.product(x, weight.packed.rows(start, count), into: y.columns(start, count), accumulate: beta != 0)
+        case .gemm:
+            productPart(x, weight.dense.rows(start, count), y.columns(start, count), beta)
         }
     }
 }
@@ -84,21 +136,19 @@ private func splitProduct(_ product: ProductJob) {
     }
 }
 
+/// OpenBLAS for one part of a float32 product: GEMV for one row, blocked GEMVs for up to 8 (see
+/// `SEQ2SEQ_PRODUCTS`), one GEMM above.
 @inline(__always)
 private func productPart(_ x: ConstMatrixView, _ weight: ConstMatrixView, _ y: MatrixView, _ beta: Float) {
     if x.rows == 1 {
         BLAS.gemv(weight, .none, x: x.base, y: y.base, beta: beta)
-    } else if x.rows <= blockedGemvMaxRows {
-        // A few rows (a beam, a small batch): OpenBLAS's GEMM is weak with 2–8 columns. One GEMV per row
-        // over a block of weight rows small enough to stay in L2 reads each weight row from memory once.
+    } else if x.rows <= 8 {
         let blockRows = max(16, (192 * 1024 / 4) / max(weight.cols, 1)) & ~7
         var start = 0
         while start < weight.rows {
             let count = min(blockRows, weight.rows - start)
             let block = weight.rows(start, count)
-            for r in 0..<x.rows {
-                BLAS.gemv(block, .none, x: x.row(r), y: y.row(r) + start, beta: beta)
-            }
+            for r in 0..<x.rows { BLAS.gemv(block, .none, x: x.row(r), y: y.row(r) + start, beta: beta) }
             start += count
         }
     } else {
@@ -106,13 +156,17 @@ private func productPart(_ x: ConstMatrixView, _ weight: ConstMatrixView, _ y: M
     }
 }
 
-/// Up to this many rows, products use blocked GEMVs instead of one GEMM (see `productPart`).
-let blockedGemvMaxRows = 8
+/// Up to this many rows, float32 products use the engine's weight-stationary kernel instead of OpenBLAS's GEMM.
+let kernelMaxRows = 16
+
+/// Up to this many rows, the output product reads the output weight as stored (kernel) rather than its
+/// pre-transposed copy (GEMM).
+let blockedGemvMaxRows = kernelMaxRows
 
 /// One direction of one recurrent layer, gates stacked as PyTorch stores them.
 struct RecurrentLayer: @unchecked Sendable {
-    let weightIH: ConstMatrixView  // (G·H, in)
-    let weightHH: ConstMatrixView  // (G·H, H)
+    let weightIH: Weight  // (G·H, in)
+    let weightHH: Weight  // (G·H, H)
     /// (G·H): `b_ih + b_hh`, except GRU's n block, which holds `b_in` alone.
     let inputBias: UnsafePointer<Float>
     /// (H): GRU's `b_hn` (it sits inside `r ⊙ (W_hn·h + b_hn)`); nil for the other cells.
@@ -141,15 +195,29 @@ struct EngineWeights: @unchecked Sendable {
     let combine: Linear?  // Luong: (H, D + H)
     let outputProjection: Linear?  // (O, H), format 2's output_projection_size
     let output: Linear  // (Vt, O or H); the target embedding when tied
-    let outputTransposed: TransposedWeight  // (O or H, Vt), made when a batch of more than 8 rows first needs it
+    let outputTransposed: TransposedWeight  // (O or H, Vt), made when a float32 batch of more than 16 rows first needs it
+    /// The compute type of each family (float32 for the families kept in float32).
+    let computeTypes: [WeightFamily: ComputeType]
 
-    init(config c: ModelConfig, store: TensorStore) {
+    init(config c: ModelConfig, store: TensorStore, computeType: ComputeType = .float32,
+         families: Set<WeightFamily> = WeightFamily.quantizedByDefault) {
         func t(_ name: String) -> Tensor? { store.tensors[name] }
         func matrix(_ name: String) -> ConstMatrixView { t(name)!.matrix }
         func vector(_ name: String) -> UnsafePointer<Float>? { t(name)?.base }
-        func linear(_ prefix: String) -> Linear { Linear(weight: matrix("\(prefix).weight"), bias: vector("\(prefix).bias")) }
+        var types: [WeightFamily: ComputeType] = [:]
+        for f in WeightFamily.allCases { types[f] = families.contains(f) ? computeType : .float32 }
+        computeTypes = types
+        func weight(_ name: String, _ family: WeightFamily) -> Weight {
+            let dense = matrix(name)
+            let type = types[family]!
+            if type == .float32 { return Weight(dense) }
+            return Weight(dense, packed: Kernels.pack(dense, as: type, allocate: store.allocateBytes))
+        }
+        func linear(_ prefix: String, _ family: WeightFamily) -> Linear {
+            Linear(weight: weight("\(prefix).weight", family), bias: vector("\(prefix).bias"))
+        }
 
-        func recurrent(_ prefix: String, _ k: Int, _ suffix: String, hidden H: Int) -> RecurrentLayer {
+        func recurrent(_ prefix: String, _ k: Int, _ suffix: String, hidden H: Int, _ family: WeightFamily) -> RecurrentLayer {
             let G = c.cell.gates * H
             let bih = vector("\(prefix).bias_ih_l\(k)\(suffix)")
             let bhh = vector("\(prefix).bias_hh_l\(k)\(suffix)")
@@ -164,32 +232,49 @@ struct EngineWeights: @unchecked Sendable {
                 for i in 0..<H { b[i] = bhh?[2 * H + i] ?? 0 }
                 hiddenN = UnsafePointer(b)
             }
-            return RecurrentLayer(weightIH: matrix("\(prefix).weight_ih_l\(k)\(suffix)"),
-                                  weightHH: matrix("\(prefix).weight_hh_l\(k)\(suffix)"),
+            return RecurrentLayer(weightIH: weight("\(prefix).weight_ih_l\(k)\(suffix)", family),
+                                  weightHH: weight("\(prefix).weight_hh_l\(k)\(suffix)", family),
                                   inputBias: UnsafePointer(folded), hiddenBiasN: hiddenN)
         }
 
         sourceEmbedding = matrix("encoder.embedding.weight")
         targetEmbedding = matrix("decoder.embedding.weight")
         encoder = (0..<c.encoderLayers).map { k in
-            (c.bidirectionalEncoder ? ["", "_reverse"] : [""]).map { recurrent("encoder.rnn", k, $0, hidden: c.encoderHidden) }
+            (c.bidirectionalEncoder ? ["", "_reverse"] : [""]).map { recurrent("encoder.rnn", k, $0, hidden: c.encoderHidden, .encoder) }
         }
-        decoder = (0..<c.decoderLayers).map { recurrent("decoder.rnn", $0, "", hidden: c.hiddenSize) }
+        decoder = (0..<c.decoderLayers).map { recurrent("decoder.rnn", $0, "", hidden: c.hiddenSize, .recurrent) }
         let linearBridge = c.bridge == .linearTanh || c.bridge == .linear
-        bridge = linearBridge ? (0..<c.decoderLayers).map { linear("bridge.\($0)") } : []
-        bridgeCell = c.bridge == .linear && c.bridgeCell == .linear ? (0..<c.decoderLayers).map { linear("bridge_cell.\($0)") } : []
+        bridge = linearBridge ? (0..<c.decoderLayers).map { linear("bridge.\($0)", .bridge) } : []
+        bridgeCell = c.bridge == .linear && c.bridgeCell == .linear ? (0..<c.decoderLayers).map { linear("bridge_cell.\($0)", .bridge) } : []
         if c.attention == .bahdanau || c.attention == .luongConcat {
             let energyBias = vector("decoder.attention.energy.bias")?[0] ?? 0
-            additive = AdditiveScorer(key: linear("decoder.attention.key"), query: linear("decoder.attention.query"),
+            additive = AdditiveScorer(key: linear("decoder.attention.key", .attention), query: linear("decoder.attention.query", .attention),
                                       energy: matrix("decoder.attention.energy.weight").base, energyBias: energyBias)
         } else {
             additive = nil
         }
-        generalKey = c.attention == .luongGeneral ? linear("decoder.attention.key") : nil
-        combine = c.attention.isLuong ? linear("decoder.attention.combine") : nil
-        outputProjection = c.outputProjectionSize == nil ? nil : linear("decoder.output_projection")
-        output = Linear(weight: c.tieTargetEmbeddings ? targetEmbedding : matrix("decoder.output.weight"),
+        generalKey = c.attention == .luongGeneral ? linear("decoder.attention.key", .attention) : nil
+        combine = c.attention.isLuong ? linear("decoder.attention.combine", .attention) : nil
+        outputProjection = c.outputProjectionSize == nil ? nil : linear("decoder.output_projection", .output)
+        output = Linear(weight: weight(c.tieTargetEmbeddings ? "decoder.embedding.weight" : "decoder.output.weight", .output),
                         bias: vector("decoder.output.bias"))
-        outputTransposed = TransposedWeight(output.weight)
+        outputTransposed = TransposedWeight(output.weight.dense)
     }
+}
+
+/// Groups of tensors that a compute type may quantize or keep in float32 (`Seq2SeqModel(computeType:families:)`).
+public enum WeightFamily: String, Sendable, CaseIterable, Hashable {
+    /// The output weight over the target vocabulary (tied or not) and format 2's output projection.
+    case output
+    /// Attention: key, query, combine (the energy vector stays float32).
+    case attention
+    /// The decoder's recurrent layers, `W_ih` and `W_hh`.
+    case recurrent
+    /// The encoder's recurrent layers, `W_ih` and `W_hh`.
+    case encoder
+    /// The bridge's linear maps.
+    case bridge
+
+    /// The families a reduced compute type quantizes unless told otherwise (see docs/MODEL.md, "Compute types").
+    public static let quantizedByDefault: Set<WeightFamily> = Set(allCases)
 }

@@ -31,7 +31,11 @@ public final class Seq2SeqModel: Sendable {
     ///
     /// - Throws: `Seq2SeqError.invalidModel` naming the file, key or tensor at
     ///   fault, what was expected and what was found.
-    public init(directory: String, checkFinite: Bool = true) throws {
+    ///
+    /// `computeType` stores the weights of `families` in a reduced precision at load (converted from the
+    /// file's float32; activations and accumulation stay float32). See docs/MODEL.md, "Compute types".
+    public init(directory: String, checkFinite: Bool = true, computeType: ComputeType = .float32,
+                families: Set<WeightFamily> = WeightFamily.quantizedByDefault) throws {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         self.directory = dir
         guard isDirectory(dir) else {
@@ -48,10 +52,13 @@ public final class Seq2SeqModel: Sendable {
         try Self.checkTensors(file.entries, against: config)
         store = TensorStore(file: file)
         if checkFinite { try Self.checkFinite(store.tensors) }
-        weights = EngineWeights(config: config, store: store)
+        weights = EngineWeights(config: config, store: store, computeType: computeType, families: families)
         sourceVocabulary = try Self.vocabulary(dir + "/source.vocab", size: config.sourceVocabSize, key: "source_vocab_size")
         targetVocabulary = try Self.vocabulary(dir + "/target.vocab", size: config.targetVocabSize, key: "target_vocab_size")
     }
+
+    /// The compute type each weight family runs in.
+    public var computeTypes: [WeightFamily: ComputeType] { weights.computeTypes }
 
     /// Every tensor of the model by name, as float32 (converted from F16/BF16/F64 where stored so).
     public var tensors: [String: Tensor] { store.tensors }

@@ -35,11 +35,20 @@ public struct Tensor: @unchecked Sendable {
 final class TensorMemory: @unchecked Sendable {
     let file: SafeTensorsFile?
     private var owned: [UnsafeMutableBufferPointer<Float>] = []
+    private var ownedBytes: [UnsafeMutableRawPointer] = []
 
     init(file: SafeTensorsFile?) { self.file = file }
 
     deinit {
         for b in owned { b.deallocate() }
+        for b in ownedBytes { b.deallocate() }
+    }
+
+    /// A new owned buffer of `count` bytes, 64-byte aligned, uninitialized.
+    func allocateBytes(_ count: Int) -> UnsafeMutableRawPointer {
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        ownedBytes.append(p)
+        return p
     }
 
     /// A new owned buffer of `count` floats, zero-filled.
@@ -85,6 +94,9 @@ final class TensorStore: @unchecked Sendable {
 
     /// A new owned buffer of `count` floats, zero-filled, freed with the store (and its tensors).
     func allocate(_ count: Int) -> UnsafeMutablePointer<Float> { memory.allocate(count) }
+
+    /// A new owned buffer of `count` bytes (packed weights), freed with the store.
+    func allocateBytes(_ count: Int) -> UnsafeMutableRawPointer { memory.allocateBytes(count) }
 
     private func convert(_ raw: UnsafeRawBufferPointer, _ dtype: TensorDType, _ n: Int) -> UnsafeMutablePointer<Float> {
         let out = allocate(n)

@@ -1,0 +1,61 @@
+// The engine's own compute kernels (AVX2/FMA/F16C with a scalar fallback, chosen once at run time).
+// Not API: only Sources/Seq2Seq/BLAS/Kernels.swift calls these. Matrices are row-major; `ld*` are
+// leading dimensions in elements. No intrinsics or target attributes appear in this header.
+#ifndef SEQ2SEQ_KERNELS_H
+#define SEQ2SEQ_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Element types of a weight matrix.
+enum {
+    S2S_F32 = 0,   // float
+    S2S_F16 = 1,   // IEEE binary16 bits (uint16_t)
+    S2S_BF16 = 2,  // bfloat16 bits (uint16_t)
+    S2S_I8 = 3,    // int8, value = scale[row] * q
+};
+
+/// Instruction sets a kernel may run with.
+enum {
+    S2S_ISA_SCALAR = 0,
+    S2S_ISA_AVX2 = 1,  // AVX2 + FMA + F16C, with the OS saving YMM state
+};
+
+/// The instruction set the kernels use: the best the CPU has, or scalar when the environment variable
+/// SEQ2SEQ_FORCE_ISA=scalar was set when first asked. Decided once.
+int s2s_isa(void);
+/// The best instruction set this CPU supports (ignores the environment).
+int s2s_isa_supported(void);
+/// Forces an instruction set (tests); one the CPU lacks is ignored. Returns the one in effect.
+int s2s_set_isa(int isa);
+
+/// Y (n, m) = X (n, k) · Wᵀ (+ Y when `accumulate`), W (m, k) of element type `wtype` with leading dimension
+/// `ldw`; for S2S_I8 row i of W is scaled by `scales[i]` (scales may be NULL for the other types).
+/// Weight-stationary: each block of weight rows is read once for all n rows of X. Every element of Y is the
+/// same bits whatever n, the row's position in X, the ISA and the split of m across calls: 16 lanes
+/// (two groups of 8) accumulate with fused multiply-adds over k in blocks of 16 (then one block of 8 in the
+/// first group), a fixed tree sums the lanes, the last k mod 8 terms follow one by one, then the row scale
+/// multiplies and Y's old value is added.
+void s2s_product(int wtype, const void *w, size_t ldw, const float *scales, int m, int k,
+                 const float *x, size_t ldx, int n, float *y, size_t ldy, int accumulate);
+
+/// Y (n, d) = A (n, len) · M (len, d): each element is Σ_j a_j · m_jd by fused multiply-adds in j order,
+/// whatever n (attention contexts).
+void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm,
+             float *y, size_t ldy);
+
+/// Converts `count` floats to binary16 / bfloat16 bits, round to nearest even (NaN stays NaN).
+void s2s_to_f16(const float *src, uint16_t *dst, size_t count);
+void s2s_to_bf16(const float *src, uint16_t *dst, size_t count);
+/// One row: q_j = round(x_j / s) clamped to [-127, 127] with s = max|x| / 127 (s = 1 for an all-zero row);
+/// returns s.
+float s2s_quantize_row_i8(const float *src, int8_t *dst, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

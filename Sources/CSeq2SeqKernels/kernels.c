@@ -1,0 +1,339 @@
+// Weight-stationary products over f32/f16/bf16/int8 weights with f32 activations and f32 accumulation.
+//
+// One reduction order for every element, whatever the number of rows, the instruction set or the thread
+// split (see s2s_product in the header): the AVX2 path and the scalar path give the same bits, because
+// every conversion to float is exact, every multiply-add is fused (IEEE fma in both) and the lane partition
+// and the horizontal sum tree are the same. Floating-point contraction is off in this file so that the
+// compiler cannot fuse the remaining adds and multiplies differently in the two paths.
+//
+// AVX2/FMA/F16C code is compiled through function-level target attributes, so the file builds for baseline
+// x86-64 (and for any other architecture, scalar only), and it runs only after CPUID says the CPU has them.
+
+#include "seq2seq_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__) || defined(__i386__)
+#define S2S_X86 1
+#include <cpuid.h>
+#include <immintrin.h>
+#else
+#define S2S_X86 0
+#endif
+
+#define S2S_INLINE static inline __attribute__((always_inline))
+
+// MARK: - Scalar element access (exact conversions)
+
+S2S_INLINE float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+    uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
+    if (exp == 0) {
+        float v = (float)mant * 5.9604644775390625e-8f;  // mant · 2^-24, exact
+        return sign ? -v : v;
+    }
+    if (exp == 31) bits = sign | 0x7F800000u | (mant << 13);
+    else bits = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+S2S_INLINE float scalar_load(int t, const void *w, size_t off) {
+    switch (t) {
+    case S2S_F32: return ((const float *)w)[off];
+    case S2S_F16: return half_to_float(((const uint16_t *)w)[off]);
+    case S2S_BF16: {
+        uint32_t bits = (uint32_t)((const uint16_t *)w)[off] << 16;
+        float f;
+        memcpy(&f, &bits, 4);
+        return f;
+    }
+    default: return (float)((const int8_t *)w)[off];
+    }
+}
+
+S2S_INLINE void finish(float s, const float *scales, int i, float *y, int accumulate) {
+    float v = s;
+    if (scales) v = v * scales[i];
+    *y = accumulate ? *y + v : v;
+}
+
+// MARK: - Scalar path
+
+static float scalar_dot(int t, const void *wrow, const float *x, int k) {
+    float acc[16] = {0};
+    int j = 0;
+    for (; j + 16 <= k; j += 16)
+        for (int l = 0; l < 16; l++) acc[l] = fmaf(scalar_load(t, wrow, (size_t)(j + l)), x[j + l], acc[l]);
+    if (j + 8 <= k) {
+        for (int l = 0; l < 8; l++) acc[l] = fmaf(scalar_load(t, wrow, (size_t)(j + l)), x[j + l], acc[l]);
+        j += 8;
+    }
+    float v[8], t4[4], t2[2];
+    for (int l = 0; l < 8; l++) v[l] = acc[l] + acc[8 + l];
+    for (int l = 0; l < 4; l++) t4[l] = v[l] + v[4 + l];
+    t2[0] = t4[0] + t4[2];
+    t2[1] = t4[1] + t4[3];
+    float s = t2[0] + t2[1];
+    for (; j < k; j++) s = fmaf(scalar_load(t, wrow, (size_t)j), x[j], s);
+    return s;
+}
+
+static size_t elem_size(int t) { return t == S2S_F32 ? 4 : t == S2S_I8 ? 1 : 2; }
+
+static void product_scalar(int t, const void *w, size_t ldw, const float *scales, int m, int k,
+                           const float *x, size_t ldx, int n, float *y, size_t ldy, int accumulate) {
+    size_t es = elem_size(t);
+    for (int i = 0; i < m; i++) {
+        const void *wrow = (const char *)w + (size_t)i * ldw * es;
+        for (int r = 0; r < n; r++)
+            finish(scalar_dot(t, wrow, x + (size_t)r * ldx, k), scales, i, y + (size_t)r * ldy + i, accumulate);
+    }
+}
+
+static void mix_scalar(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm,
+                       float *y, size_t ldy) {
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < d; c++) {
+            float s = 0;
+            for (int j = 0; j < len; j++) s = fmaf(a[(size_t)r * lda + j], mem[(size_t)j * ldm + c], s);
+            y[(size_t)r * ldy + c] = s;
+        }
+}
+
+// MARK: - AVX2 + FMA + F16C path
+
+#if S2S_X86
+#define S2S_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+S2S_AVX2 S2S_INLINE __m256 avx_load8(int t, const void *w, size_t off) {
+    switch (t) {
+    case S2S_F32: return _mm256_loadu_ps((const float *)w + off);
+    case S2S_F16: return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + off)));
+    case S2S_BF16:
+        return _mm256_castsi256_ps(_mm256_slli_epi32(
+            _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + off))), 16));
+    default: return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)w + off))));
+    }
+}
+
+S2S_AVX2 S2S_INLINE float avx_hsum(__m256 a0, __m256 a1) {
+    __m256 v = _mm256_add_ps(a0, a1);
+    __m128 t4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4));
+    return _mm_cvtss_f32(_mm_add_ss(t2, _mm_shuffle_ps(t2, t2, 1)));
+}
+
+// WB weight rows from i0 times XB activation rows from r0: 2·WB·XB accumulators.
+S2S_AVX2 S2S_INLINE void avx_tile(int t, int WB, int XB, const void *w, size_t ldw, const float *scales,
+                                  int i0, int k, const float *x, size_t ldx, int r0, float *y, size_t ldy,
+                                  int accumulate) {
+    __m256 a[4][3][2];
+    for (int b = 0; b < WB; b++)
+        for (int r = 0; r < XB; r++) a[b][r][0] = a[b][r][1] = _mm256_setzero_ps();
+    int j = 0;
+    for (; j + 16 <= k; j += 16) {
+        __m256 wv[4][2];
+        for (int b = 0; b < WB; b++) {
+            wv[b][0] = avx_load8(t, w, (size_t)(i0 + b) * ldw + (size_t)j);
+            wv[b][1] = avx_load8(t, w, (size_t)(i0 + b) * ldw + (size_t)j + 8);
+        }
+        for (int r = 0; r < XB; r++) {
+            const float *xr = x + (size_t)(r0 + r) * ldx + j;
+            __m256 x0 = _mm256_loadu_ps(xr), x1 = _mm256_loadu_ps(xr + 8);
+            for (int b = 0; b < WB; b++) {
+                a[b][r][0] = _mm256_fmadd_ps(wv[b][0], x0, a[b][r][0]);
+                a[b][r][1] = _mm256_fmadd_ps(wv[b][1], x1, a[b][r][1]);
+            }
+        }
+    }
+    if (j + 8 <= k) {
+        for (int b = 0; b < WB; b++) {
+            __m256 wv = avx_load8(t, w, (size_t)(i0 + b) * ldw + (size_t)j);
+            for (int r = 0; r < XB; r++)
+                a[b][r][0] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + (size_t)(r0 + r) * ldx + j), a[b][r][0]);
+        }
+        j += 8;
+    }
+    for (int b = 0; b < WB; b++)
+        for (int r = 0; r < XB; r++) {
+            float s = avx_hsum(a[b][r][0], a[b][r][1]);
+            const float *xr = x + (size_t)(r0 + r) * ldx;
+            for (int jj = j; jj < k; jj++)
+                s = fmaf(scalar_load(t, w, (size_t)(i0 + b) * ldw + (size_t)jj), xr[jj], s);
+            finish(s, scales, i0 + b, y + (size_t)(r0 + r) * ldy + i0 + b, accumulate);
+        }
+}
+
+S2S_AVX2 S2S_INLINE void avx_product_t(int t, const void *w, size_t ldw, const float *scales, int m, int k,
+                                       const float *x, size_t ldx, int n, float *y, size_t ldy, int acc) {
+    int i = 0;
+    if (n == 1) {
+        for (; i + 4 <= m; i += 4) avx_tile(t, 4, 1, w, ldw, scales, i, k, x, ldx, 0, y, ldy, acc);
+        for (; i < m; i++) avx_tile(t, 1, 1, w, ldw, scales, i, k, x, ldx, 0, y, ldy, acc);
+        return;
+    }
+    for (; i + 2 <= m; i += 2) {
+        int r = 0;
+        for (; r + 3 <= n; r += 3) avx_tile(t, 2, 3, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc);
+        if (n - r == 2) avx_tile(t, 2, 2, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc);
+        else if (n - r == 1) avx_tile(t, 2, 1, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc);
+    }
+    for (; i < m; i++) {
+        int r = 0;
+        for (; r + 3 <= n; r += 3) avx_tile(t, 1, 3, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc);
+        if (n - r == 2) avx_tile(t, 1, 2, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc);
+        else if (n - r == 1) avx_tile(t, 1, 1, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc);
+    }
+}
+
+S2S_AVX2 static void product_avx2(int t, const void *w, size_t ldw, const float *scales, int m, int k,
+                                  const float *x, size_t ldx, int n, float *y, size_t ldy, int acc) {
+    switch (t) {
+    case S2S_F32: avx_product_t(S2S_F32, w, ldw, scales, m, k, x, ldx, n, y, ldy, acc); break;
+    case S2S_F16: avx_product_t(S2S_F16, w, ldw, scales, m, k, x, ldx, n, y, ldy, acc); break;
+    case S2S_BF16: avx_product_t(S2S_BF16, w, ldw, scales, m, k, x, ldx, n, y, ldy, acc); break;
+    default: avx_product_t(S2S_I8, w, ldw, scales, m, k, x, ldx, n, y, ldy, acc); break;
+    }
+}
+
+S2S_AVX2 static void mix_avx2(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm,
+                              float *y, size_t ldy) {
+    for (int r = 0; r < n; r++) {
+        const float *ar = a + (size_t)r * lda;
+        float *yr = y + (size_t)r * ldy;
+        int c = 0;
+        for (; c + 16 <= d; c += 16) {
+            __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+            for (int j = 0; j < len; j++) {
+                __m256 aj = _mm256_broadcast_ss(ar + j);
+                s0 = _mm256_fmadd_ps(aj, _mm256_loadu_ps(mem + (size_t)j * ldm + c), s0);
+                s1 = _mm256_fmadd_ps(aj, _mm256_loadu_ps(mem + (size_t)j * ldm + c + 8), s1);
+            }
+            _mm256_storeu_ps(yr + c, s0);
+            _mm256_storeu_ps(yr + c + 8, s1);
+        }
+        for (; c < d; c++) {
+            float s = 0;
+            for (int j = 0; j < len; j++) s = fmaf(ar[j], mem[(size_t)j * ldm + c], s);
+            yr[c] = s;
+        }
+    }
+}
+
+static int cpu_has_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 12)) || !(c & (1u << 27)) || !(c & (1u << 28)) || !(c & (1u << 29))) return 0;  // FMA OSXSAVE AVX F16C
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6) != 6) return 0;  // the OS saves XMM and YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & (1u << 5)) != 0;  // AVX2
+}
+#else
+static int cpu_has_avx2(void) { return 0; }
+#endif
+
+// MARK: - Dispatch
+
+static int supported = -1;  // written once, before any kernel runs (benign race: same value)
+static int chosen = -1;
+
+int s2s_isa_supported(void) {
+    if (__atomic_load_n(&supported, __ATOMIC_ACQUIRE) < 0)
+        __atomic_store_n(&supported, cpu_has_avx2() ? S2S_ISA_AVX2 : S2S_ISA_SCALAR, __ATOMIC_RELEASE);
+    return __atomic_load_n(&supported, __ATOMIC_ACQUIRE);
+}
+
+int s2s_isa(void) {
+    int c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+    if (c >= 0) return c;
+    const char *force = getenv("SEQ2SEQ_FORCE_ISA");
+    c = (force && strcmp(force, "scalar") == 0) ? S2S_ISA_SCALAR : s2s_isa_supported();
+    __atomic_store_n(&chosen, c, __ATOMIC_RELEASE);
+    return c;
+}
+
+int s2s_set_isa(int isa) {
+    int c = (isa == S2S_ISA_AVX2 && s2s_isa_supported() == S2S_ISA_AVX2) ? S2S_ISA_AVX2 : S2S_ISA_SCALAR;
+    __atomic_store_n(&chosen, c, __ATOMIC_RELEASE);
+    return c;
+}
+
+void s2s_product(int wtype, const void *w, size_t ldw, const float *scales, int m, int k,
+                 const float *x, size_t ldx, int n, float *y, size_t ldy, int accumulate) {
+    if (m <= 0 || n <= 0) return;
+#if S2S_X86
+    if (s2s_isa() == S2S_ISA_AVX2) {
+        product_avx2(wtype, w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate);
+        return;
+    }
+#endif
+    product_scalar(wtype, w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate);
+}
+
+void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm, float *y, size_t ldy) {
+    if (n <= 0 || d <= 0) return;
+#if S2S_X86
+    if (s2s_isa() == S2S_ISA_AVX2) {
+        mix_avx2(n, len, d, a, lda, mem, ldm, y, ldy);
+        return;
+    }
+#endif
+    mix_scalar(n, len, d, a, lda, mem, ldm, y, ldy);
+}
+
+// MARK: - Conversions (load time)
+
+void s2s_to_f16(const float *src, uint16_t *dst, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        uint32_t x;
+        memcpy(&x, &src[i], 4);
+        uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+        uint32_t ax = x & 0x7FFFFFFFu;
+        if (ax > 0x7F800000u) { dst[i] = sign | 0x7E00; continue; }           // NaN
+        if (ax >= 0x477FF000u) { dst[i] = sign | 0x7C00; continue; }          // ≥ 65520 rounds to ∞
+        if (ax < 0x38800000u) {                                               // below 2^-14: subnormal
+            float a;
+            memcpy(&a, &ax, 4);
+            dst[i] = sign | (uint16_t)nearbyintf(a * 16777216.0f);            // a · 2^24, exact, then RNE
+            continue;
+        }
+        uint32_t r = ax + 0xFFFu + ((ax >> 13) & 1u);                         // round to nearest even
+        dst[i] = sign | (uint16_t)((r - 0x38000000u) >> 13);
+    }
+}
+
+void s2s_to_bf16(const float *src, uint16_t *dst, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        uint32_t x;
+        memcpy(&x, &src[i], 4);
+        if ((x & 0x7FFFFFFFu) > 0x7F800000u) { dst[i] = (uint16_t)((x >> 16) | 0x40); continue; }
+        dst[i] = (uint16_t)((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
+    }
+}
+
+float s2s_quantize_row_i8(const float *src, int8_t *dst, size_t count) {
+    float amax = 0;
+    for (size_t i = 0; i < count; i++) {
+        float a = fabsf(src[i]);
+        if (a > amax) amax = a;
+    }
+    float s = amax > 0 ? amax / 127.0f : 1.0f;
+    for (size_t i = 0; i < count; i++) {
+        float q = nearbyintf(src[i] / s);
+        if (q > 127) q = 127;
+        if (q < -127) q = -127;
+        dst[i] = (int8_t)q;
+    }
+    return s;
+}

@@ -1,0 +1,146 @@
+// Every call into the engine's own C kernels (CSeq2SeqKernels) goes through this file, as BLAS.swift does
+// for OpenBLAS. Row-major throughout (see BLAS.swift); shapes are checked here with `precondition`.
+
+import CSeq2SeqKernels
+
+/// How a weight matrix's elements are stored.
+public enum ComputeType: String, Sendable, CaseIterable, Codable {
+    /// 4 bytes per weight, as loaded.
+    case float32
+    /// IEEE binary16, 2 bytes per weight (rounded to nearest even at load).
+    case float16
+    /// bfloat16, 2 bytes per weight (rounded to nearest even at load).
+    case bfloat16
+    /// Symmetric int8 with one float32 scale per output row (`w ≈ scale_row · q`, q in −127…127).
+    case int8
+
+    var kernelCode: Int32 {
+        switch self {
+        case .float32: Int32(S2S_F32)
+        case .float16: Int32(S2S_F16)
+        case .bfloat16: Int32(S2S_BF16)
+        case .int8: Int32(S2S_I8)
+        }
+    }
+
+    /// Bytes per stored element.
+    var elementSize: Int {
+        switch self {
+        case .float32: 4
+        case .float16, .bfloat16: 2
+        case .int8: 1
+        }
+    }
+}
+
+/// A read-only row-major weight `(rows, cols)` with leading dimension `ld` (elements), of any `ComputeType`;
+/// int8 rows carry one scale each.
+@usableFromInline
+struct PackedMatrix: @unchecked Sendable {
+    let type: ComputeType
+    let base: UnsafeRawPointer
+    let scales: UnsafePointer<Float>?  // (rows), int8 only
+    let rows: Int
+    let cols: Int
+    let ld: Int
+
+    init(type: ComputeType, base: UnsafeRawPointer, scales: UnsafePointer<Float>?, rows: Int, cols: Int, ld: Int? = nil) {
+        precondition(rows >= 0 && cols >= 0)
+        precondition((type == .int8) == (scales != nil), "int8 weights need row scales, other types none")
+        self.type = type; self.base = base; self.scales = scales
+        self.rows = rows; self.cols = cols; self.ld = ld ?? max(cols, 1)
+    }
+
+    init(_ view: ConstMatrixView) {
+        self.init(type: .float32, base: UnsafeRawPointer(view.base), scales: nil, rows: view.rows, cols: view.cols, ld: view.ld)
+    }
+
+    /// Rows `start ..< start + count`.
+    func rows(_ start: Int, _ count: Int) -> PackedMatrix {
+        precondition(start >= 0 && start + count <= rows)
+        return PackedMatrix(type: type, base: base + start * ld * type.elementSize, scales: scales.map { $0 + start },
+                            rows: count, cols: cols, ld: ld)
+    }
+
+    /// Columns `start ..< start + count` of every row (the row scales still apply).
+    func columns(_ start: Int, _ count: Int) -> PackedMatrix {
+        precondition(start >= 0 && start + count <= cols)
+        return PackedMatrix(type: type, base: base + start * type.elementSize, scales: scales, rows: rows, cols: count, ld: ld)
+    }
+
+    /// Element `(i, j)` as a float (tests, embedding gathers).
+    func element(_ i: Int, _ j: Int) -> Float {
+        let p = base + (i * ld + j) * type.elementSize
+        switch type {
+        case .float32: return p.loadUnaligned(as: Float.self)
+        case .float16: return halfToFloat(p.loadUnaligned(as: UInt16.self))
+        case .bfloat16: return Float(bitPattern: UInt32(p.loadUnaligned(as: UInt16.self)) << 16)
+        case .int8: return scales![i] * Float(p.load(as: Int8.self))
+        }
+    }
+}
+
+/// The instruction set of the kernels.
+public enum KernelISA: String, Sendable {
+    case scalar
+    case avx2
+
+    init(code: Int32) { self = code == Int32(S2S_ISA_AVX2) ? .avx2 : .scalar }
+    var code: Int32 { self == .avx2 ? Int32(S2S_ISA_AVX2) : Int32(S2S_ISA_SCALAR) }
+}
+
+/// Typed entry points into CSeq2SeqKernels. The only place that calls `s2s_*`.
+public enum Kernels {
+    /// The instruction set the kernels run with: AVX2+FMA+F16C when the CPU (and OS) have them, else scalar;
+    /// `SEQ2SEQ_FORCE_ISA=scalar` in the environment forces scalar. Both give the same bits.
+    public static var isa: KernelISA {
+        get { KernelISA(code: s2s_isa()) }
+        set { _ = s2s_set_isa(newValue.code) }
+    }
+
+    /// The best instruction set this CPU supports.
+    public static var supportedISA: KernelISA { KernelISA(code: s2s_isa_supported()) }
+
+    /// `Y (n, m) = X (n, k) · Wᵀ (+ Y when accumulate)`, W `(m, k)`: weight-stationary, every element of Y the
+    /// same bits whatever `n` and whatever rows of W a call covers.
+    @inline(__always)
+    static func product(_ x: ConstMatrixView, _ w: PackedMatrix, into y: MatrixView, accumulate: Bool) {
+        precondition(x.cols == w.cols && y.rows == x.rows && y.cols == w.rows,
+                     "kernel product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(w.cols), \(w.rows)) -> Y (\(y.rows), \(y.cols))")
+        if x.rows == 0 || w.rows == 0 { return }
+        s2s_product(w.type.kernelCode, w.base, w.ld, w.scales, Int32(w.rows), Int32(w.cols),
+                    x.base, x.ld, Int32(x.rows), y.base, y.ld, accumulate ? 1 : 0)
+    }
+
+    /// `Y (n, d) = A (n, len) · M (len, d)`, each element summed in `j` order whatever `n`.
+    @inline(__always)
+    static func mix(_ a: ConstMatrixView, _ m: ConstMatrixView, into y: MatrixView) {
+        precondition(a.cols == m.rows && y.rows == a.rows && y.cols == m.cols,
+                     "mix shapes: A (\(a.rows), \(a.cols)) · M (\(m.rows), \(m.cols)) -> Y (\(y.rows), \(y.cols))")
+        s2s_mix(Int32(a.rows), Int32(a.cols), Int32(m.cols), a.base, a.ld, m.base, m.ld, y.base, y.ld)
+    }
+
+    /// `matrix (rows, cols)` converted to `type` in new memory from `allocate(bytes)`; int8 scales too.
+    static func pack(_ matrix: ConstMatrixView, as type: ComputeType,
+                     allocate: (Int) -> UnsafeMutableRawPointer) -> PackedMatrix {
+        let rows = matrix.rows, cols = matrix.cols
+        if type == .float32 { return PackedMatrix(matrix) }
+        let data = allocate(max(rows * cols * type.elementSize, 1))
+        switch type {
+        case .float32:
+            fatalError("unreachable")
+        case .float16, .bfloat16:
+            let out = data.bindMemory(to: UInt16.self, capacity: rows * cols)
+            for i in 0..<rows {
+                if type == .float16 { s2s_to_f16(matrix.row(i), out + i * cols, cols) }
+                else { s2s_to_bf16(matrix.row(i), out + i * cols, cols) }
+            }
+            return PackedMatrix(type: type, base: UnsafeRawPointer(data), scales: nil, rows: rows, cols: cols)
+        case .int8:
+            let out = data.bindMemory(to: Int8.self, capacity: rows * cols)
+            let scales = allocate(max(rows, 1) * 4).bindMemory(to: Float.self, capacity: max(rows, 1))
+            for i in 0..<rows { scales[i] = s2s_quantize_row_i8(matrix.row(i), out + i * cols, cols) }
+            return PackedMatrix(type: type, base: UnsafeRawPointer(data), scales: UnsafePointer(scales), rows: rows, cols: cols)
+        }
+    }
+}
