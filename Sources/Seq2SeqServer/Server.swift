@@ -147,6 +147,11 @@ struct Handlers: Sendable {
         let start = ContinuousClock.now
         let response: Response
         do {
+            // A declared length over the limit is refused before anything is read.
+            if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > configuration.maxBodyBytes {
+                throw APIError(status: .contentTooLarge, message: "the body is larger than the limit of \(configuration.maxBodyBytes) bytes",
+                               kind: "too_large")
+            }
             if configuration.cancelOnDisconnect {
                 response = try await request.body.consumeWithCancellationOnInboundClose { b in
                     try await body(try await Self.collect(b, limit: configuration.maxBodyBytes))
@@ -155,7 +160,7 @@ struct Handlers: Sendable {
                 response = try await body(try await Self.collect(request.body, limit: configuration.maxBodyBytes))
             }
             metrics.request(route: route, outcome: "ok", duration: .now - start)
-            return response
+            return closing(response)
         } catch {
             let e: APIError
             switch error {
@@ -166,11 +171,20 @@ struct Handlers: Sendable {
             }
             metrics.request(route: route, outcome: e.kind, duration: .now - start)
             if openNMTErrors {
-                return Self.json(e.status, JSON.object([("error", JSON.string(e.message)), ("status", JSON.string("error"))]),
-                                 retryAfter: e.retryAfter)
+                return closing(Self.json(e.status, JSON.object([("error", JSON.string(e.message)), ("status", JSON.string("error"))]),
+                                         retryAfter: e.retryAfter))
             }
-            return Self.json(e.status, e.body, retryAfter: e.retryAfter)
+            return closing(Self.json(e.status, e.body, retryAfter: e.retryAfter))
         }
+    }
+
+    /// With disconnect detection Hummingbird closes the connection after the response; saying so lets
+    /// clients open a new one instead of failing on a reused one.
+    private func closing(_ r: Response) -> Response {
+        guard configuration.cancelOnDisconnect else { return r }
+        var r = r
+        r.headers[.connection] = "close"
+        return r
     }
 
     static func collect(_ body: RequestBody, limit: Int) async throws -> [UInt8] {
@@ -179,6 +193,11 @@ struct Handlers: Sendable {
             return buffer.readBytes(length: buffer.readableBytes) ?? []
         } catch is NIOTooManyBytesError {
             throw APIError(status: .contentTooLarge, message: "the body is larger than the limit of \(limit) bytes", kind: "too_large")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            // A malformed body (bad chunk framing, a connection cut mid-body): the client's fault.
+            throw APIError.invalid("the body could not be read: \(error)")
         }
     }
 
