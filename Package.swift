@@ -10,12 +10,20 @@ let package = Package(
         .library(name: "Seq2SeqText", targets: ["Seq2SeqText"]),
         .library(name: "Seq2SeqConvert", targets: ["Seq2SeqConvert"]),
         .executable(name: "seq2seq", targets: ["seq2seq"]),
+        .executable(name: "seq2seq-server", targets: ["seq2seq-server"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // Documentation only: `swift package generate-documentation` (scripts/docs.sh).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // The server only (seq2seq-server, Seq2SeqServer): the library and the CLI pull in none of these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     ],
     targets: [
         // MARK: The C boundary
@@ -72,6 +80,32 @@ let package = Package(
             ]
         ),
 
+        // MARK: The server
+        // Step-level continuous batching over HTTP (Hummingbird 2 + ServiceLifecycle), one engine thread per model.
+        .target(
+            name: "Seq2SeqServer",
+            dependencies: [
+                "Seq2Seq",
+                "Seq2SeqText",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "seq2seq-server",
+            dependencies: [
+                "Seq2SeqServer",
+                "Seq2Seq",
+                "Seq2SeqText",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Checkpoint conversion
         // Reads torch.save checkpoints (zip + restricted unpickler, nothing executed) for the toolkit converters.
         .target(
@@ -83,6 +117,16 @@ let package = Package(
         .testTarget(
             name: "Seq2SeqTests",
             dependencies: ["Seq2Seq", "Seq2SeqReference", "Seq2SeqText", "Seq2SeqConvert"]
+        ),
+        .testTarget(
+            name: "Seq2SeqServerTests",
+            dependencies: [
+                "Seq2SeqServer",
+                "Seq2Seq",
+                "Seq2SeqText",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6],

@@ -1,0 +1,280 @@
+import Hummingbird
+import Seq2Seq
+import Seq2SeqText
+
+/// An error answered to the client: a status, a message that names the field or limit, and a kind.
+public struct APIError: Error, Sendable {
+    public var status: HTTPResponse.Status
+    public var message: String
+    /// `invalid` (400), `too_large` (413), `limit` (422), `overloaded` (503), `timeout` (504),
+    /// `shutting_down` (503), `not_found` (404), `cancelled`.
+    public var kind: String
+    public var retryAfter: Int?
+
+    static func invalid(_ m: String) -> APIError { APIError(status: .badRequest, message: m, kind: "invalid") }
+    static func limit(_ m: String) -> APIError { APIError(status: .unprocessableContent, message: m, kind: "limit") }
+
+    init(status: HTTPResponse.Status, message: String, kind: String, retryAfter: Int? = nil) {
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.retryAfter = retryAfter
+    }
+
+    init(_ e: WorkerError) {
+        switch e {
+        case .queueFull(let limit):
+            self.init(status: .serviceUnavailable, message: "the queue is full (\(limit) sentences waiting); retry later",
+                      kind: "overloaded", retryAfter: 1)
+        case .timeout(let s):
+            self.init(status: .gatewayTimeout, message: "the request did not finish within its deadline of \(s) s", kind: "timeout")
+        case .shuttingDown:
+            self.init(status: .serviceUnavailable, message: "the server is shutting down", kind: "shutting_down", retryAfter: 1)
+        case .cancelled:
+            self.init(status: .init(code: 499, reasonPhrase: "Client Closed Request"), message: "cancelled", kind: "cancelled")
+        case .invalid(let m):
+            self.init(status: .badRequest, message: m, kind: "invalid")
+        }
+    }
+
+    var body: String { JSON.object([("error", JSON.string(message)), ("type", JSON.string(kind))]) }
+}
+
+/// A parsed `POST /v1/translate` body.
+struct TranslateRequest {
+    var model: String?
+    var sources: [[Int]]
+    var options: DecodingOptions
+    var attention: Bool
+}
+
+/// A parsed `POST /v1/score` body.
+struct ScoreRequest {
+    var model: String?
+    var sources: [[Int]]
+    var targets: [[Int]]
+}
+
+/// Request parsing with messages that name the field; limits from the configuration.
+enum API {
+    static let translateKeys: Set<String> = ["text", "source_ids", "model", "beam_size", "n_best", "length_penalty",
+                                             "min_length", "max_length", "attention"]
+    static let scoreKeys: Set<String> = ["text", "source_ids", "target", "target_ids", "model"]
+
+    static func object(_ bytes: [UInt8], allowed: Set<String>) throws -> JSONValue {
+        let value: JSONValue
+        do { value = try bytes.withUnsafeBytes { try JSONValue.parse($0) } } catch {
+            throw APIError.invalid("the body is not valid JSON: \(error)")
+        }
+        guard case .object(let members) = value else { throw APIError.invalid("the body must be a JSON object, found \(value.kindName)") }
+        for (k, _) in members where !allowed.contains(k) {
+            throw APIError.invalid("unknown field \"\(k)\" (expected one of \(allowed.sorted().joined(separator: ", ")))")
+        }
+        return value
+    }
+
+    static func modelName(_ o: JSONValue) throws -> String? {
+        switch o["model"] {
+        case nil, .some(.null): return nil
+        case .some(.string(let s)): return s
+        case .some(let v): throw APIError.invalid("\"model\" must be a string, found \(v.kindName)")
+        }
+    }
+
+    static func int(_ o: JSONValue, _ key: String) throws -> Int? {
+        switch o[key] {
+        case nil, .some(.null): return nil
+        case .some(.int(let i)): return i
+        case .some(.double(let d)) where d == d.rounded() && abs(d) < 1e15: return Int(d)
+        case .some(let v): throw APIError.invalid("\"\(key)\" must be an integer, found \(v.kindName)")
+        }
+    }
+
+    static func double(_ o: JSONValue, _ key: String) throws -> Double? {
+        switch o[key] {
+        case nil, .some(.null): return nil
+        case .some(.int(let i)): return Double(i)
+        case .some(.double(let d)): return d
+        case .some(let v): throw APIError.invalid("\"\(key)\" must be a number, found \(v.kindName)")
+        }
+    }
+
+    static func bool(_ o: JSONValue, _ key: String) throws -> Bool? {
+        switch o[key] {
+        case nil, .some(.null): return nil
+        case .some(.bool(let b)): return b
+        case .some(let v): throw APIError.invalid("\"\(key)\" must be true or false, found \(v.kindName)")
+        }
+    }
+
+    /// `[[ids]]` under `key`, each id an integer.
+    static func idLists(_ v: JSONValue, key: String) throws -> [[Int]] {
+        guard case .array(let items) = v else { throw APIError.invalid("\"\(key)\" must be an array of arrays of integers, found \(v.kindName)") }
+        return try items.enumerated().map { i, item in
+            guard case .array(let ids) = item else { throw APIError.invalid("\"\(key)\"[\(i)] must be an array of integers, found \(item.kindName)") }
+            return try ids.enumerated().map { j, id in
+                if case .int(let x) = id { return x }
+                if case .double(let d) = id, d == d.rounded(), abs(d) < 1e15 { return Int(d) }
+                throw APIError.invalid("\"\(key)\"[\(i)][\(j)] must be an integer, found \(id.kindName)")
+            }
+        }
+    }
+
+    /// `["text", ...]` (or one string) under `key`.
+    static func texts(_ v: JSONValue, key: String) throws -> [String] {
+        if case .string(let s) = v { return [s] }
+        guard case .array(let items) = v else { throw APIError.invalid("\"\(key)\" must be an array of strings, found \(v.kindName)") }
+        return try items.enumerated().map { i, item in
+            guard case .string(let s) = item else { throw APIError.invalid("\"\(key)\"[\(i)] must be a string, found \(item.kindName)") }
+            return s
+        }
+    }
+
+    /// The sources of a request: `text` (tokenized by the model) or `source_ids`; checked against the limits.
+    static func sources(_ o: JSONValue, textKey: String, idsKey: String, text: ModelText, config: ServerConfiguration) throws -> [[Int]] {
+        let count: Int
+        switch (o[textKey], o[idsKey]) {
+        case (.some(let v), nil):
+            if case .array(let a) = v { count = a.count } else { count = 1 }
+            try checkCount(count, key: textKey, config: config)
+            let t = try texts(v, key: textKey)
+            return try t.enumerated().map { i, s in
+                guard s.utf8.count <= config.maxSourceTokens * 64 else {
+                    throw APIError.limit("\"\(textKey)\"[\(i)] is longer than the limit of \(config.maxSourceTokens) tokens")
+                }
+                let ids: [Int]
+                do { ids = try text.source.ids(for: s) } catch {
+                    throw APIError.invalid("\"\(textKey)\"[\(i)]: \((error as? Seq2SeqError)?.message ?? "\(error)")")
+                }
+                try check(ids, key: textKey, index: i, model: text.model, config: config)
+                return ids
+            }
+        case (nil, .some(let v)):
+            if case .array(let a) = v { count = a.count } else { count = 0 }
+            try checkCount(count, key: idsKey, config: config)
+            let lists = try idLists(v, key: idsKey)
+            for (i, ids) in lists.enumerated() { try check(ids, key: idsKey, index: i, model: text.model, config: config) }
+            return lists
+        case (.some, .some): throw APIError.invalid("give either \"\(textKey)\" or \"\(idsKey)\", not both")
+        case (nil, nil): throw APIError.invalid("missing \"\(textKey)\" (or \"\(idsKey)\")")
+        }
+    }
+
+    static func checkCount(_ n: Int, key: String, config: ServerConfiguration) throws {
+        guard n >= 1 else { throw APIError.invalid("\"\(key)\" must hold at least one sentence") }
+        guard n <= config.maxSentences else {
+            throw APIError.limit("\"\(key)\" holds \(n) sentences, more than the limit of \(config.maxSentences) per request")
+        }
+    }
+
+    static func check(_ ids: [Int], key: String, index i: Int, model: Seq2SeqModel, config: ServerConfiguration) throws {
+        guard !ids.isEmpty else { throw APIError.invalid("\"\(key)\"[\(i)] is an empty source") }
+        guard ids.count <= config.maxSourceTokens else {
+            throw APIError.limit("\"\(key)\"[\(i)] has \(ids.count) tokens, more than the limit of \(config.maxSourceTokens)")
+        }
+        let V = model.config.sourceVocabSize
+        if let bad = ids.first(where: { $0 < 0 || $0 >= V }) {
+            throw APIError.invalid("\"\(key)\"[\(i)]: source id \(bad) is outside the source vocabulary (0..<\(V))")
+        }
+    }
+
+    /// The decoding options of a request, with the model's defaults and the CLI's (beam 5), checked against
+    /// the server's limits (422) and the engine's rules (400).
+    static func options(_ o: JSONValue, model: Seq2SeqModel, config: ServerConfiguration) throws -> DecodingOptions {
+        let d = model.config.decodingDefaults
+        let beam = try int(o, "beam_size") ?? d.beamSize ?? 5
+        let nBest = try int(o, "n_best") ?? 1
+        let maxLength = try int(o, "max_length")
+        let minLength = try int(o, "min_length") ?? d.minLength ?? 0
+        let lp = try double(o, "length_penalty") ?? 1.0
+        let attention = try bool(o, "attention") ?? false
+        guard beam >= 1 else { throw APIError.invalid("\"beam_size\" must be at least 1, found \(beam)") }
+        guard beam <= min(config.maxBeamSize, config.maxBatchRows) else {
+            throw APIError.limit("\"beam_size\" \(beam) is more than the limit of \(min(config.maxBeamSize, config.maxBatchRows))")
+        }
+        guard nBest >= 1 && nBest <= beam else { throw APIError.invalid("\"n_best\" must be between 1 and the beam size \(beam), found \(nBest)") }
+        if let m = maxLength {
+            guard m >= 1 else { throw APIError.invalid("\"max_length\" must be at least 1, found \(m)") }
+            guard m <= config.maxGeneratedLength else {
+                throw APIError.limit("\"max_length\" \(m) is more than the limit of \(config.maxGeneratedLength)")
+            }
+        }
+        guard minLength >= 0 else { throw APIError.invalid("\"min_length\" must be at least 0, found \(minLength)") }
+        guard minLength <= config.maxGeneratedLength else {
+            throw APIError.limit("\"min_length\" \(minLength) is more than the limit of \(config.maxGeneratedLength)")
+        }
+        guard lp.isFinite else { throw APIError.invalid("\"length_penalty\" must be finite") }
+        let options = DecodingOptions(beamSize: beam, nBest: nBest, lengthPenalty: lp, maxLength: maxLength,
+                                      minLength: minLength, returnAttention: attention)
+        do { try options.validate(for: model.config) } catch let e as Seq2SeqError {
+            throw APIError.invalid("options: \(e.message)")
+        }
+        return options
+    }
+
+    /// Without `max_length`, the step limit is `2·S + 10`: it must stay within the server's limit too.
+    static func checkImplicitLength(_ sources: [[Int]], options: DecodingOptions, config: ServerConfiguration) throws {
+        guard options.maxLength == nil else { return }
+        if let longest = sources.map(\.count).max(), 2 * longest + 10 > config.maxGeneratedLength {
+            throw APIError.limit("a source of \(longest) tokens allows \(2 * longest + 10) generated tokens, more than the limit of \(config.maxGeneratedLength); give \"max_length\"")
+        }
+    }
+}
+
+/// A tiny JSON writer (numbers as Swift prints them: the shortest exact decimal; non-finite as null), the
+/// CLI's output format.
+enum JSON {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+    static func number(_ x: Float) -> String { x.isFinite ? "\(x)" : "null" }
+    static func ints(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ",") + "]" }
+    static func floats(_ a: [Float]) -> String { "[" + a.map { number($0) }.joined(separator: ",") + "]" }
+    static func doubles(_ a: [Double]) -> String { "[" + a.map { number($0) }.joined(separator: ",") + "]" }
+    static func strings(_ a: [String]) -> String { "[" + a.map(string).joined(separator: ",") + "]" }
+    static func array(_ a: [String]) -> String { "[" + a.joined(separator: ", ") + "]" }
+    static func object(_ members: [(String, String)]) -> String {
+        "{" + members.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    /// The CLI's JSONL fields of a hypothesis (`ids`, `tokens`, `log_prob`, `score`, `attention`), plus `text`.
+    static func hypothesis(_ h: Hypothesis, text: ModelText, attention: Bool) -> [(String, String)] {
+        var m: [(String, String)] = [("ids", ints(h.ids))]
+        if let tokens = h.tokens { m.append(("tokens", strings(tokens))) }
+        m.append(("text", string((try? text.detokenize(h.ids)) ?? text.model.detokenize(h.ids))))
+        m.append(("log_prob", number(h.logProb)))
+        m.append(("score", number(h.score)))
+        if attention {
+            m.append(("attention", h.attention.map { "[" + $0.map(floats).joined(separator: ",") + "]" } ?? "null"))
+        }
+        return m
+    }
+
+    /// One result line of `/v1/translate`: the best hypothesis's fields, and `n_best` when more than one was asked.
+    static func translation(_ t: Translation, nBest: Int, text: ModelText, attention: Bool) -> String {
+        var members = hypothesis(t.best, text: text, attention: attention)
+        if nBest > 1 {
+            members.append(("n_best", array(t.hypotheses.map { object(hypothesis($0, text: text, attention: attention)) })))
+        }
+        return object(members)
+    }
+}

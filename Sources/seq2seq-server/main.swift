@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Seq2Seq
+import Seq2SeqServer
+import Seq2SeqText
+
+/// `seq2seq-server`: translation over HTTP with step-level continuous batching (docs/server.md).
+@main
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seq2seq-server",
+        abstract: "Serve models over HTTP: POST /v1/translate, /v1/score, /translator/translate; GET /v1/models, /health/live, /health/ready, /metrics.",
+        discussion: "Without --model it serves the embedded date model. Prints `listening on http://HOST:PORT` when ready; SIGTERM or SIGINT drains and exits 0.")
+
+    @Option(name: .long, help: "A model directory, optionally named: NAME=DIR (repeatable; the first is the default).")
+    var model: [String] = []
+
+    @Option(name: .long, help: "Address to bind.")
+    var host = "127.0.0.1"
+
+    @Option(name: .long, help: "Port (0 takes a free one).")
+    var port = 8080
+
+    @Option(name: .long, help: "OpenBLAS and row-parallel threads.")
+    var threads: Int?
+
+    @Option(name: .long, help: "Hypothesis rows decoded together per model (1 turns cross-request batching off).")
+    var maxBatch = 64
+
+    @Option(name: .long, help: "Sentences waiting for rows, per model; more get 503 with Retry-After.")
+    var maxQueue = 1024
+
+    @Option(name: .long, help: "Seconds a request may take (queue included); then its sentences are dropped (504).")
+    var timeout = 30.0
+
+    @Option(name: .long, help: "Largest request body, bytes (413 above).")
+    var maxBodyBytes = 1 << 20
+
+    @Option(name: .long, help: "Sentences per request (422 above).")
+    var maxSentences = 64
+
+    @Option(name: .long, help: "Source tokens per sentence (422 above).")
+    var maxSourceTokens = 256
+
+    @Option(name: .long, help: "Largest beam size (422 above).")
+    var maxBeamSize = 16
+
+    @Option(name: .long, help: "Largest max_length (and implicit 2·S + 10) accepted (422 above).")
+    var maxGeneratedLength = 1024
+
+    @Option(name: .long, help: "Seconds graceful shutdown may take.")
+    var shutdownGrace = 30.0
+
+    @Flag(name: .long, help: "Do not cancel a request when its client disconnects (keeps connections reusable; deadlines still apply).")
+    var noDisconnectCancel = false
+
+    @Option(name: .long, help: "Weights compute type (float32 for now).")
+    var computeType = "float32"
+
+    func validate() throws {
+        if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
+        if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
+        if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
+        if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
+        if maxGeneratedLength < 1 || maxGeneratedLength > DecodingOptions.maxGeneratedLength {
+            throw ValidationError("--max-generated-length must be between 1 and \(DecodingOptions.maxGeneratedLength)")
+        }
+        if maxSentences < 1 || maxSourceTokens < 1 || maxBeamSize < 1 || maxBodyBytes < 1 {
+            throw ValidationError("limits must be at least 1")
+        }
+        if maxSourceTokens > DecodingOptions.maxSourceLength - 1 {
+            throw ValidationError("--max-source-tokens must be at most \(DecodingOptions.maxSourceLength - 1)")
+        }
+        if computeType != "float32" && computeType != "default" {
+            throw ValidationError("--compute-type \(computeType) is not supported yet (float32)")
+        }
+    }
+
+    func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        if let t = threads { BLASThreads.count = t }
+        var logger = Logger(label: "seq2seq-server")
+        logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        var models: [(name: String, model: Seq2SeqModel, text: ModelText)] = []
+        do {
+            if model.isEmpty {
+                let m = try Seq2SeqModel.embeddedDateModel()
+                models.append(("dates", m, try ModelText(model: m)))
+            }
+            for spec in model {
+                let (name, dir): (String, String)
+                if let eq = spec.firstIndex(of: "="), !spec[..<eq].contains("/") {
+                    (name, dir) = (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
+                } else {
+                    dir = spec
+                    name = URL(fileURLWithPath: spec).standardizedFileURL.lastPathComponent
+                }
+                if models.contains(where: { $0.name == name }) { throw ValidationError("two models are named \(name)") }
+                let m = try Seq2SeqModel(directory: dir)
+                models.append((name, m, try ModelText(model: m)))
+            }
+        } catch let e as Seq2SeqError {
+            FileHandle.standardError.write("seq2seq-server: \(e.description)\n".data(using: .utf8)!)
+            throw ExitCode(2)
+        }
+        var c = ServerConfiguration()
+        c.host = host
+        c.port = port
+        c.maxBatchRows = maxBatch
+        c.maxQueue = maxQueue
+        c.timeout = timeout
+        c.maxBodyBytes = maxBodyBytes
+        c.maxSentences = maxSentences
+        c.maxSourceTokens = maxSourceTokens
+        c.maxBeamSize = maxBeamSize
+        c.shutdownGrace = shutdownGrace
+        c.maxGeneratedLength = maxGeneratedLength
+        c.cancelOnDisconnect = !noDisconnectCancel
+        try await Seq2SeqHTTPServer.run(models: models, configuration: c, logger: logger)
+    }
+}
