@@ -82,7 +82,9 @@ struct PackedMatrix: @unchecked Sendable {
 
 /// The instruction set of the kernels.
 public enum KernelISA: String, Sendable {
+    /// Portable C, for any CPU (and forced with `SEQ2SEQ_FORCE_ISA=scalar`).
     case scalar
+    /// AVX2, FMA and F16C, chosen when the CPU and the OS support them.
     case avx2
 
     init(code: Int32) { self = code == Int32(S2S_ISA_AVX2) ? .avx2 : .scalar }

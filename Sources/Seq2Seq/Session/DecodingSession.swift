@@ -29,7 +29,9 @@ public final class DecodingSession {
     /// A finished sentence: the id `add` returned and its n-best list (tokens attached when the model has a
     /// target vocabulary).
     public struct Completed: Sendable {
+        /// The id `add` returned for the sentence.
         public let id: Int
+        /// Its n-best list, as `Translator.translate` of it alone gives.
         public let translation: Translation
     }
 
