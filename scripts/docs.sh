@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+mkdir -p .build
 swift package --disable-sandbox generate-documentation --target Seq2Seq --warnings-as-errors \
   --experimental-documentation-coverage --coverage-summary-level detailed > .build/docc.log 2>&1 || {
   cat .build/docc.log >&2
