@@ -224,26 +224,7 @@ enum API {
 /// A tiny JSON writer (numbers as Swift prints them: the shortest exact decimal; non-finite as null), the
 /// CLI's output format.
 enum JSON {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func string(_ s: String) -> String { JSONValue.literal(s) }
 
     static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
     static func number(_ x: Float) -> String { x.isFinite ? "\(x)" : "null" }
