@@ -24,8 +24,9 @@ extension Seq2SeqModel {
     }
 
     /// Loads the embedded character-level date normalizer ("24/11/2026" → "2026-11-24").
-    public static func embeddedDateModel(computeType: ComputeType = .float32,
-                                         families: Set<WeightFamily> = WeightFamily.quantizedByDefault) throws -> Seq2SeqModel {
+    /// `computeType` and `families` as in `init(directory:checkFinite:computeType:families:)`.
+    public static func embeddedDateModel(computeType: ComputeType? = nil,
+                                         families: Set<WeightFamily>? = nil) throws -> Seq2SeqModel {
         guard let dir = embeddedDateModelDirectory else {
             throw Seq2SeqError.invalidModel("the embedded date model was not found beside the executable (Seq2Seq_Seq2Seq.resources/dates); pass --model DIR or set SEQ2SEQ_DEFAULT_MODEL")
         }

@@ -27,7 +27,9 @@ struct DecoderWeights {
         }
         // With tie_target_embeddings, decoder.embedding.weight takes the place of decoder.output.weight:
         // each target word's score is the dot product of o_t with that word's vector.
-        output = c.tieTargetEmbeddings ? embedding : p.weight("decoder.output.weight")
+        // A stored quantized model keeps a tied output weight's quantized copy as decoder.output.weight.
+        let storedOutput = p.model.storedWeight("decoder.output.weight") != nil
+        output = c.tieTargetEmbeddings && !storedOutput ? embedding : p.weight("decoder.output.weight")
         outputBias = p.bias("decoder.output.bias", count: c.targetVocabSize)
     }
 }

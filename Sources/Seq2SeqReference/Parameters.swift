@@ -66,8 +66,9 @@ func concat(_ a: [Double], _ b: [Double]) -> [Double] { a + b }
 struct Parameters {
     let model: Seq2SeqModel
 
-    /// The weight `name`, as a `(shape[0], product of the rest)` matrix.
+    /// The weight `name`, as a `(shape[0], product of the rest)` matrix; a stored quantized weight dequantized.
     func weight(_ name: String) -> Matrix {
+        if let s = model.storedWeight(name) { return dequantize(s) }
         guard let t = model.tensor(name) else { preconditionFailure("weight \(name) missing from a validated model") }
         let rows = t.shape.first ?? 1
         let cols = rows == 0 ? 0 : t.count / rows
@@ -85,4 +86,32 @@ struct Parameters {
     func row(_ table: Matrix, _ id: Int) -> [Double] {
         Array(table.values[id * table.cols..<(id + 1) * table.cols])
     }
+}
+
+/// A stored quantized weight as Double (docs/MODEL.md, "Stored quantized models"): int8 `w_ij = s_i · q_ij`;
+/// float16 and bfloat16 decoded from their bits.
+func dequantize(_ w: StoredWeight) -> Matrix {
+    var values = [Double](repeating: 0, count: w.rows * w.cols)
+    for i in 0..<w.rows {
+        for j in 0..<w.cols {
+            let code = w.codes[i * w.cols + j]
+            switch w.type {
+            case .int8: values[i * w.cols + j] = Double(w.scales![i]) * Double(code)
+            case .float16: values[i * w.cols + j] = binary16(UInt16(code))
+            case .bfloat16: values[i * w.cols + j] = Double(Float(bitPattern: UInt32(code) << 16))
+            case .float32: preconditionFailure("float32 weights are not stored quantized")
+            }
+        }
+    }
+    return Matrix(rows: w.rows, cols: w.cols, values: values)
+}
+
+/// IEEE binary16 bits as a number: `(−1)^sign · 2^(exponent − 15) · 1.mantissa`, subnormals `2^−14 · 0.mantissa`.
+func binary16(_ h: UInt16) -> Double {
+    let sign: Double = h & 0x8000 != 0 ? -1 : 1
+    let exponent = Int((h >> 10) & 0x1F)
+    let mantissa = Double(h & 0x3FF) / 1024
+    if exponent == 0 { return sign * mantissa * pow(2, -14) }
+    if exponent == 31 { return mantissa == 0 ? sign * .infinity : .nan }
+    return sign * (1 + mantissa) * pow(2, Double(exponent - 15))
 }

@@ -26,6 +26,9 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Print up to this many wrong translations.")
     var showErrors: Int = 5
 
+    @Option(name: .long, help: "With a reduced compute type: the float32 model to compare against (default: --model in float32; needed for a stored quantized model).")
+    var floatModel: String?
+
     func run() throws {
         let model = modelOptions.load()
         let modelText = modelOptions.loadText(model)
@@ -64,10 +67,19 @@ struct Eval: ParsableCommand {
         }
         let seconds = now() - t0
         let pct = pairs.isEmpty ? 0 : 100 * Double(correct) / Double(pairs.count)
-        print("exact match: \(correct)/\(pairs.count) = \(fmt(pct, 2))% (beam \(beamSize), \(fmt(seconds, 2)) s\(modelOptions.computeType == .float32 ? "" : ", " + modelOptions.computeType.rawValue))")
-        if modelOptions.computeType != .float32 {
-            // The quality gate against the same model in float32.
-            let reference = ModelOptions.loadFloat32(like: modelOptions)
+        let types = Set(model.computeTypes.values).subtracting([.float32])
+        let typeNote = types.isEmpty ? "" : ", " + types.map(\.rawValue).sorted().joined(separator: "+")
+        print("exact match: \(correct)/\(pairs.count) = \(fmt(pct, 2))% (beam \(beamSize), \(fmt(seconds, 2)) s\(typeNote))")
+        if !types.isEmpty {
+            // The quality gate against the float32 model: the same directory in float32, or --float-model for a
+            // stored quantized model (whose float32 load is its own dequantized weights).
+            guard floatModel != nil || model.config.quantization == nil else {
+                print("against float32: give the float model it was quantized from with --float-model DIR")
+                return
+            }
+            var floatOptions = modelOptions
+            if let floatModel { floatOptions.model = floatModel }
+            let reference = ModelOptions.loadFloat32(like: floatOptions)
             let q = try QualityComparison.compare(reference: reference, candidate: model, sources: sources, options: options)
             print("against float32: identical output \(q.identical)/\(q.sentences) = \(fmt(100 * q.agreement, 2))%, mean |Δ log-prob| per token \(sci(q.meanAbsDeltaLogProb)) (max \(sci(q.maxAbsDeltaLogProb)), \(q.tokens) tokens)")
         }

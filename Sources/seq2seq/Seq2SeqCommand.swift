@@ -14,7 +14,7 @@ struct Seq2SeqCommand: ParsableCommand {
         commandName: "seq2seq",
         abstract: "Run RNN encoder-decoder models with attention on the CPU (OpenBLAS).",
         version: "0.1.0",
-        subcommands: [Translate.self, Score.self, Eval.self, Inspect.self, Convert.self, Tokenize.self, Detokenize.self, Bench.self],
+        subcommands: [Translate.self, Score.self, Eval.self, Inspect.self, Convert.self, Quantize.self, Tokenize.self, Detokenize.self, Bench.self],
         defaultSubcommand: Translate.self)
 }
 
@@ -26,10 +26,10 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS, else one per core).")
     var threads: Int?
 
-    @Option(name: .long, help: "Weights in float32 (default), float16, bfloat16 or int8 (per-row scales); activations stay float32.")
-    var computeType: ComputeType = .float32
+    @Option(name: .long, help: "Weights in float32, float16, bfloat16 or int8 (per-row scales); activations stay float32. Default: as the model stores them (a model from `seq2seq quantize` runs in its stored type; float32 dequantizes it).")
+    var computeType: ComputeType?
 
-    @Option(name: .long, help: ArgumentHelp("Weight families a reduced --compute-type applies to (comma-separated: output, attention, recurrent, encoder, bridge; default all).", visibility: .hidden))
+    @Option(name: .long, help: ArgumentHelp("Weight families a reduced --compute-type applies to (comma-separated: output, attention, recurrent, encoder, bridge; default: as stored, or the type's default families).", visibility: .hidden))
     var quantize: String?
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Bit-for-bit the same result for a sentence alone or in any batch, with any thread count.")
@@ -40,8 +40,8 @@ struct ModelOptions: ParsableArguments {
         _ = try families()
     }
 
-    func families() throws -> Set<WeightFamily> {
-        guard let q = quantize else { return WeightFamily.quantizedByDefault }
+    func families() throws -> Set<WeightFamily>? {
+        guard let q = quantize else { return nil }
         var out = Set<WeightFamily>()
         for name in q.split(separator: ",") where !name.isEmpty {
             guard let f = WeightFamily(rawValue: String(name)) else {

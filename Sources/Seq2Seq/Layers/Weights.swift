@@ -9,26 +9,42 @@ import Darwin
 
 /// A weight matrix `(rows, cols)`: the float32 view of the loaded tensor (for the large BLAS products) and the
 /// same matrix in the model's compute type (for the engine's kernels; the float32 view itself when the type is
-/// float32 or the tensor's family is kept in float32).
+/// float32 or the tensor's family is kept in float32). A weight read in place from a stored quantized model has
+/// no float32 view: only the kernels read it (every float32-only path checks `packed.type` first).
 struct Weight: @unchecked Sendable {
-    let dense: ConstMatrixView  // (rows, cols) float32
+    let float32: ConstMatrixView?  // (rows, cols) float32, nil for a stored quantized weight
     let packed: PackedMatrix  // (rows, cols) in the compute type
-    var rows: Int { dense.rows }
-    var cols: Int { dense.cols }
+    var rows: Int { packed.rows }
+    var cols: Int { packed.cols }
+
+    /// The float32 view; only float32 weights have one.
+    var dense: ConstMatrixView {
+        guard let d = float32 else { preconditionFailure("a \(packed.type) weight read from a stored quantized model has no float32 view") }
+        return d
+    }
 
     init(_ dense: ConstMatrixView, packed: PackedMatrix? = nil) {
-        self.dense = dense
+        self.float32 = dense
         self.packed = packed ?? PackedMatrix(dense)
         precondition(self.packed.rows == dense.rows && self.packed.cols == dense.cols)
     }
 
+    /// A weight stored in a reduced type only (a stored quantized model's, read in place).
+    init(packed: PackedMatrix) {
+        precondition(packed.type != .float32, "a float32 weight has a float32 view")
+        self.float32 = nil
+        self.packed = packed
+    }
+
+    private init(_ float32: ConstMatrixView?, _ packed: PackedMatrix) { self.float32 = float32; self.packed = packed }
+
     /// Columns `start ..< start + count`.
     func columns(_ start: Int, _ count: Int) -> Weight {
-        Weight(dense.columns(start, count), packed: packed.columns(start, count))
+        Weight(float32?.columns(start, count), packed.columns(start, count))
     }
 
     /// Rows `start ..< start + count`.
-    func rows(_ start: Int, _ count: Int) -> Weight { Weight(dense.rows(start, count), packed: packed.rows(start, count)) }
+    func rows(_ start: Int, _ count: Int) -> Weight { Weight(float32?.rows(start, count), packed.rows(start, count)) }
 }
 
 /// `y = W · x + b`, weight `(out, in)`, bias `(out)` or absent (zeros).
@@ -199,17 +215,21 @@ struct EngineWeights: @unchecked Sendable {
     /// The compute type of each family (float32 for the families kept in float32).
     let computeTypes: [WeightFamily: ComputeType]
 
-    init(config c: ModelConfig, store: TensorStore, computeType: ComputeType = .float32,
-         families: Set<WeightFamily> = WeightFamily.quantizedByDefault) {
+    /// `types`: each family's compute type (`Seq2SeqModel.resolveTypes`).
+    init(config c: ModelConfig, store: TensorStore, types: [WeightFamily: ComputeType]) {
         func t(_ name: String) -> Tensor? { store.tensors[name] }
         func matrix(_ name: String) -> ConstMatrixView { t(name)!.matrix }
         func vector(_ name: String) -> UnsafePointer<Float>? { t(name)?.base }
-        var types: [WeightFamily: ComputeType] = [:]
-        for f in WeightFamily.allCases { types[f] = families.contains(f) ? computeType : .float32 }
         computeTypes = types
         func weight(_ name: String, _ family: WeightFamily) -> Weight {
-            let dense = matrix(name)
             let type = types[family]!
+            if let stored = store.packed[name] {
+                // A stored quantized model: read in place in its own type, or dequantized for float32.
+                if stored.type == type { return Weight(packed: stored) }
+                precondition(type == .float32, "\(name): stored \(stored.type) cannot run as \(type)")
+                return Weight(stored.dequantized(allocate: store.allocate))
+            }
+            let dense = matrix(name)
             if type == .float32 { return Weight(dense) }
             return Weight(dense, packed: Kernels.pack(dense, as: type, allocate: store.allocateBytes))
         }
@@ -256,9 +276,11 @@ struct EngineWeights: @unchecked Sendable {
         generalKey = c.attention == .luongGeneral ? linear("decoder.attention.key", .attention) : nil
         combine = c.attention.isLuong ? linear("decoder.attention.combine", .attention) : nil
         outputProjection = c.outputProjectionSize == nil ? nil : linear("decoder.output_projection", .output)
-        output = Linear(weight: weight(c.tieTargetEmbeddings ? "decoder.embedding.weight" : "decoder.output.weight", .output),
+        // A tied output weight is the target embedding, unless a stored quantized file holds its quantized copy.
+        let tiedFloat = c.tieTargetEmbeddings && store.packed["decoder.output.weight"] == nil
+        output = Linear(weight: weight(tiedFloat ? "decoder.embedding.weight" : "decoder.output.weight", .output),
                         bias: vector("decoder.output.bias"))
-        outputTransposed = TransposedWeight(output.weight.dense)
+        outputTransposed = TransposedWeight(output.weight.float32)
     }
 }
 
@@ -276,5 +298,7 @@ public enum WeightFamily: String, Sendable, CaseIterable, Hashable {
     case bridge
 
     /// The families a reduced compute type quantizes unless told otherwise (see docs/MODEL.md, "Compute types").
-    public static let quantizedByDefault: Set<WeightFamily> = Set(allCases)
+    public static func quantizedByDefault(for type: ComputeType) -> Set<WeightFamily> {
+        type == .float32 ? [] : Set(allCases)
+    }
 }

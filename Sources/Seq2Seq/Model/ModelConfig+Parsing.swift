@@ -70,6 +70,7 @@ extension ModelConfig {
             throw Seq2SeqError.invalidModel("config.json: missing key tokenizer (it may be left out only when source_tokenizer and target_tokenizer are both given)")
         }
         config.formatVersion = version
+        if let q = try reader.optional("quantization"), q != .null { config.quantization = try StoredQuantization.parse(q) }
         try reader.finish(version: version)
         try config.validate()
         return config
@@ -122,6 +123,7 @@ extension ModelConfig {
                 .compactMap { k, v in v.map { "\"\(k)\": \($0)" } }
             add("decoding_defaults", "{\(d.joined(separator: ", "))}")
         }
+        if let q = quantization { add("quantization", q.jsonText) }
         return "{\n" + lines.joined(separator: ",\n") + "\n}\n"
     }
 }

@@ -177,6 +177,9 @@ public struct ModelConfig: Sendable, Equatable {
     public var specialTokens: SpecialTokens
     /// Decoding options used when the caller does not set them (format 2).
     public var decodingDefaults: DecodingDefaults
+    /// How the weights are stored when the model is a stored quantized one (`seq2seq quantize`); nil for a
+    /// float model. Any format version may carry it (docs/MODEL.md, "Stored quantized models").
+    public var quantization: StoredQuantization?
 
     /// A configuration; call `validate()` to check MODEL.md's rules. The format is 1 unless a format-2
     /// parameter differs from its default.

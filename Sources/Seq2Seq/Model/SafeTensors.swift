@@ -1,4 +1,5 @@
-/// The element types a safetensors file may hold for this engine (MODEL.md: F32, or F16/BF16/F64 converted at load).
+/// The element types a safetensors file may hold for this engine (MODEL.md: F32, or F16/BF16/F64 converted at load;
+/// a stored quantized model's weights also I8, F16 or BF16 read in place).
 public enum TensorDType: String, Sendable, CaseIterable {
     /// IEEE single precision, read in place when aligned.
     case f32 = "F32"
@@ -8,6 +9,8 @@ public enum TensorDType: String, Sendable, CaseIterable {
     case bf16 = "BF16"
     /// IEEE double precision, converted to float32 at load.
     case f64 = "F64"
+    /// Signed 8-bit integers: only the int8 weights of a stored quantized model (docs/MODEL.md).
+    case i8 = "I8"
 
     /// Bytes per element.
     public var size: Int {
@@ -15,6 +18,7 @@ public enum TensorDType: String, Sendable, CaseIterable {
         case .f32: return 4
         case .f16, .bf16: return 2
         case .f64: return 8
+        case .i8: return 1
         }
     }
 }
@@ -124,7 +128,7 @@ struct SafeTensorsFile: @unchecked Sendable {
         }
         guard case .string(let dt)? = value["dtype"] else { throw fail("missing or non-string \"dtype\"") }
         guard let dtype = TensorDType(rawValue: dt) else {
-            throw fail("dtype \(dt) is not supported (expected one of F32, F16, BF16, F64)")
+            throw fail("dtype \(dt) is not supported (expected one of F32, F16, BF16, F64, I8)")
         }
         guard case .array(let dims)? = value["shape"] else { throw fail("missing or non-array \"shape\"") }
         var shape: [Int] = []

@@ -32,10 +32,14 @@ public final class Seq2SeqModel: Sendable {
     /// - Throws: `Seq2SeqError.invalidModel` naming the file, key or tensor at
     ///   fault, what was expected and what was found.
     ///
-    /// `computeType` stores the weights of `families` in a reduced precision at load (converted from the
-    /// file's float32; activations and accumulation stay float32). See docs/MODEL.md, "Compute types".
-    public init(directory: String, checkFinite: Bool = true, computeType: ComputeType = .float32,
-                families: Set<WeightFamily> = WeightFamily.quantizedByDefault) throws {
+    /// `computeType` runs the weights of `families` in a reduced precision (activations and accumulation stay
+    /// float32). A float model is converted at load; a stored quantized model (`config.json`'s `quantization`,
+    /// written by `seq2seq quantize`) runs as stored by default (`computeType` nil), read in place from the
+    /// mapped file, or dequantized with `.float32`; another reduced type is refused. `families` nil means the
+    /// stored families, or the type's defaults (`WeightFamily.quantizedByDefault(for:)`). See docs/MODEL.md,
+    /// "Compute types" and "Stored quantized models".
+    public init(directory: String, checkFinite: Bool = true, computeType: ComputeType? = nil,
+                families: Set<WeightFamily>? = nil) throws {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         self.directory = dir
         guard isDirectory(dir) else {
@@ -49,10 +53,15 @@ public final class Seq2SeqModel: Sendable {
         self.config = config
         let file = try SafeTensorsFile(path: dir + "/model.safetensors")
         metadata = file.metadata
-        try Self.checkTensors(file.entries, against: config)
-        store = TensorStore(file: file)
-        if checkFinite { try Self.checkFinite(store.tensors) }
-        weights = EngineWeights(config: config, store: store, computeType: computeType, families: families)
+        let quantized = try Self.checkQuantized(file.entries, file: file, config: config)
+        try Self.checkTensors(file.entries, against: config, stored: quantized)
+        let types = try Self.resolveTypes(config, computeType: computeType, families: families)
+        store = TensorStore(file: file, quantized: quantized, type: config.quantization?.type ?? .float32)
+        if checkFinite {
+            try Self.checkFinite(store.tensors)
+            try Self.checkStoredValues(store.packed)
+        }
+        weights = EngineWeights(config: config, store: store, types: types)
         sourceVocabulary = try Self.vocabulary(dir + "/source.vocab", size: config.sourceVocabSize, key: "source_vocab_size")
         targetVocabulary = try Self.vocabulary(dir + "/target.vocab", size: config.targetVocabSize, key: "target_vocab_size")
     }
@@ -86,9 +95,12 @@ public final class Seq2SeqModel: Sendable {
         }
     }
 
-    static func checkTensors(_ entries: [String: TensorEntry], against config: ModelConfig) throws {
+    /// `stored`: the weights a stored quantized file holds in its reduced type (`checkQuantized`); their scale
+    /// tensors and a tied model's quantized `decoder.output.weight` are expected too.
+    static func checkTensors(_ entries: [String: TensorEntry], against config: ModelConfig, stored: Set<String> = []) throws {
         let specs = config.tensorSpecs
-        let expected = Set(specs.map(\.name))
+        var expected = Set(specs.map(\.name)).union(stored)
+        if config.quantization?.type == .int8 { expected.formUnion(stored.map { $0 + ".scale" }) }
         for name in entries.keys.sorted() where !expected.contains(name) {
             var why = "is not used by this configuration"
             if name == "decoder.output.weight" && config.tieTargetEmbeddings {
@@ -166,8 +178,11 @@ public final class Seq2SeqModel: Sendable {
         return Tokenization.join(tokens, with: config.tokenizer(for: .target).kind == .characters ? .characters : .whitespace)
     }
 
-    /// Bytes of float32 weights the engine reads (after conversion).
-    public var weightBytes: Int { store.tensors.values.reduce(0) { $0 + $1.count * 4 } }
+    /// Bytes of the model's tensors as loaded: float32 tensors (after conversion) at 4 bytes an element, a stored
+    /// quantized model's weights at their stored size.
+    public var weightBytes: Int {
+        store.tensors.values.reduce(0) { $0 + $1.count * 4 } + store.packed.values.reduce(0) { $0 + $1.rows * $1.cols * $1.type.elementSize }
+    }
 }
 
 #if canImport(Glibc)
@@ -187,8 +202,10 @@ func fileExists(_ path: String) -> Bool {
 }
 
 extension Seq2SeqModel {
-    /// Bytes of weights read in place from the mapped file (aligned F32), the rest having been converted.
+    /// Bytes of weights read in place from the mapped file (aligned F32, and a stored quantized model's weights),
+    /// the rest having been converted.
     public var mappedInPlaceBytes: Int {
         store.tensors.values.filter { $0.storedAs == .f32 && store.isMapped($0) }.reduce(0) { $0 + $1.count * 4 }
+            + store.packed.values.filter { store.isMapped($0.base) }.reduce(0) { $0 + $1.rows * $1.cols * $1.type.elementSize }
     }
 }

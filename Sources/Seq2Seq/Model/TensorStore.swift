@@ -63,12 +63,17 @@ final class TensorMemory: @unchecked Sendable {
 /// A model's tensors by name, over their `TensorMemory`.
 final class TensorStore: @unchecked Sendable {
     private(set) var tensors: [String: Tensor] = [:]
+    /// A stored quantized model's weights in their stored type, by name: `(rows, cols)` pointing into the mapped
+    /// file (a copy only when the file misaligns them for their element type); int8 scales from `<name>.scale`.
+    private(set) var packed: [String: PackedMatrix] = [:]
     private var file: SafeTensorsFile? { memory.file }
     private let memory: TensorMemory
 
-    init(file: SafeTensorsFile) {
+    /// Every tensor of `file`; those named in `quantized` (checked by `Seq2SeqModel.checkQuantized`) are kept in
+    /// `packed` as `type`, the others converted to float32 where not stored as aligned F32.
+    init(file: SafeTensorsFile, quantized: Set<String> = [], type: ComputeType = .float32) {
         memory = TensorMemory(file: file)
-        for entry in file.entries.values {
+        for entry in file.entries.values where !quantized.contains(entry.name) {
             let raw = file.bytes(of: entry)
             let n = entry.count
             let base: UnsafePointer<Float>
@@ -83,12 +88,26 @@ final class TensorStore: @unchecked Sendable {
             }
             tensors[entry.name] = Tensor(name: entry.name, shape: entry.shape, storedAs: entry.dtype, base: base, memory: memory)
         }
+        for name in quantized {
+            let entry = file.entries[name]!
+            let raw = file.bytes(of: entry)
+            var base = raw.baseAddress ?? UnsafeRawPointer(memory.allocateBytes(1))
+            if Int(bitPattern: base) % type.elementSize != 0 {
+                let copy = memory.allocateBytes(raw.count)
+                copy.copyMemory(from: base, byteCount: raw.count)
+                base = UnsafeRawPointer(copy)
+            }
+            let scales = type == .int8 ? tensors[name + ".scale"]!.base : nil
+            packed[name] = PackedMatrix(type: type, base: base, scales: scales, rows: entry.shape[0], cols: entry.shape[1])
+        }
     }
 
     /// Whether `t` points into the mapped file (rather than a converted copy).
-    func isMapped(_ t: Tensor) -> Bool {
+    func isMapped(_ t: Tensor) -> Bool { isMapped(UnsafeRawPointer(t.base)) }
+
+    /// Whether `p` points into the mapped file.
+    func isMapped(_ p: UnsafeRawPointer) -> Bool {
         guard let f = file else { return false }
-        let p = UnsafeRawPointer(t.base)
         return p >= f.file.base && p < f.file.base + f.file.size
     }
 
@@ -110,6 +129,8 @@ final class TensorStore: @unchecked Sendable {
                 out[i] = Float(bitPattern: UInt32(loadLE(raw, i * 2, as: UInt16.self)) << 16)
             case .f16:
                 out[i] = halfToFloat(loadLE(raw, i * 2, as: UInt16.self))
+            case .i8:
+                preconditionFailure("I8 tensors are read only as a stored quantized model's weights (refused at load otherwise)")
             }
         }
         return out

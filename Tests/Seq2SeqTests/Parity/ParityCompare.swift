@@ -55,6 +55,14 @@ struct ParityCheck {
         reference = ReferenceTranslator(model: model)
     }
 
+    /// The check on a model already loaded (a stored quantized one, say) made for `combination`.
+    init(_ combination: ParityCombination, model: Seq2SeqModel) {
+        self.combination = combination
+        self.model = model
+        engine = Translator(model: model, maxBatchSize: 3)
+        reference = ReferenceTranslator(model: model)
+    }
+
     private func fail(_ what: String, _ message: String, _ location: SourceLocation) {
         Issue.record("\(combination) — \(what): \(message)", sourceLocation: location)
     }

@@ -1,0 +1,112 @@
+// Loading a stored quantized model (docs/MODEL.md, "Stored quantized models"): the header checks, the values
+// checks, and which compute type each weight family runs in.
+
+extension Seq2SeqModel {
+    /// The tensor names a stored quantized file holds in its reduced type (the weights of its quantized
+    /// families), after checking their dtype and shape and their int8 scale tensors. For a float model (no
+    /// `quantization` key): refuses any I8 tensor and returns nothing.
+    ///
+    /// - Throws: `invalidModel` naming the tensor: a quantized weight missing or in the wrong dtype or shape, an
+    ///   int8 weight without its F32 `<name>.scale` of one value per row, a scale that is not finite and positive,
+    ///   or an I8 tensor outside a quantized family.
+    static func checkQuantized(_ entries: [String: TensorEntry], file: SafeTensorsFile, config: ModelConfig) throws -> Set<String> {
+        guard let q = config.quantization else {
+            if let name = entries.keys.sorted().first(where: { entries[$0]!.dtype == .i8 }) {
+                throw Seq2SeqError.invalidModel("tensor \(name) has dtype I8, which only a stored quantized model may hold (config.json has no quantization key)")
+            }
+            return []
+        }
+        let dtype: TensorDType = q.type == .int8 ? .i8 : q.type == .float16 ? .f16 : .bf16
+        var names = Set<String>()
+        for w in config.quantizableWeights where q.families.contains(w.family) {
+            guard let e = entries[w.name] else {
+                throw Seq2SeqError.invalidModel("tensor \(w.name) is missing (the \(w.family.rawValue) family is stored as \(q.type.rawValue): \(dtype.rawValue), shape \(w.shape))")
+            }
+            guard e.dtype == dtype else {
+                throw Seq2SeqError.invalidModel("tensor \(w.name) has dtype \(e.dtype.rawValue), but config.json's quantization stores the \(w.family.rawValue) family as \(q.type.rawValue) (\(dtype.rawValue))")
+            }
+            guard e.shape == w.shape else {
+                throw Seq2SeqError.invalidModel("tensor \(w.name) has shape \(e.shape), expected \(w.shape)")
+            }
+            names.insert(w.name)
+            guard q.type == .int8 else { continue }
+            let scaleName = w.name + ".scale"
+            guard let s = entries[scaleName] else {
+                throw Seq2SeqError.invalidModel("tensor \(scaleName) is missing: an int8 weight needs one F32 scale per row (shape [\(w.shape[0])])")
+            }
+            guard s.dtype == .f32, s.shape == [w.shape[0]] else {
+                throw Seq2SeqError.invalidModel("tensor \(scaleName) is \(s.dtype.rawValue) of shape \(s.shape), expected F32 of shape [\(w.shape[0])] (one scale per row of \(w.name))")
+            }
+            let raw = file.bytes(of: s)
+            for i in 0..<s.count {
+                let v = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                guard v.isFinite && v > 0 else {
+                    throw Seq2SeqError.invalidModel("tensor \(scaleName) holds \(v) at row \(i): int8 row scales must be finite and positive")
+                }
+            }
+        }
+        let scales = Set(names.map { $0 + ".scale" })
+        for (name, e) in entries where e.dtype == .i8 && !names.contains(name) {
+            throw Seq2SeqError.invalidModel("tensor \(name) has dtype I8 but is not a weight of the quantized families (\(q.families.map(\.rawValue).sorted().joined(separator: ", ")))")
+        }
+        for name in entries.keys where name.hasSuffix(".scale") && !scales.contains(name) {
+            throw Seq2SeqError.invalidModel("tensor \(name) is not used: no int8 weight \(name.dropLast(6)) in this model")
+        }
+        return names
+    }
+
+    /// Throws `invalidModel` naming the first stored quantized weight holding a non-finite float16/bfloat16 value
+    /// or the int8 code −128 (quantization writes −127…127), with its row and column.
+    static func checkStoredValues(_ packed: [String: PackedMatrix]) throws {
+        for name in packed.keys.sorted() {
+            let w = packed[name]!
+            for i in 0..<w.rows {
+                let row = w.base + i * w.ld * w.type.elementSize
+                for j in 0..<w.cols {
+                    if w.type == .int8 {
+                        guard row.load(fromByteOffset: j, as: Int8.self) != -128 else {
+                            throw Seq2SeqError.invalidModel("tensor \(name) holds the int8 code -128 at row \(i), column \(j) (codes are -127...127)")
+                        }
+                    } else {
+                        let v = w.element(i, j)
+                        guard v.isFinite else {
+                            throw Seq2SeqError.invalidModel("tensor \(name) holds a non-finite value (\(v)) at row \(i), column \(j)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The compute type of each weight family for a load with `computeType` and `families` (nil: as stored, or
+    /// the type's default families).
+    ///
+    /// A float model quantizes the families at load. A stored quantized model runs its stored families in the
+    /// stored type (read in place) or, when asked for float32 (or for a family list without them), in float32
+    /// dequantized; families it stores in float are quantized at load when asked for. Asking a stored model for
+    /// another reduced type is refused: its weights would be rounded twice.
+    static func resolveTypes(_ config: ModelConfig, computeType: ComputeType?, families: Set<WeightFamily>?) throws -> [WeightFamily: ComputeType] {
+        let stored = config.quantization
+        let type = computeType ?? stored?.type ?? .float32
+        if let s = stored, type != .float32, type != s.type {
+            throw Seq2SeqError.invalidModel("the model stores its \(s.families.map(\.rawValue).sorted().joined(separator: ", ")) weights as \(s.type.rawValue); compute type \(type.rawValue) would round them a second time: load it as \(s.type.rawValue) or float32, or quantize the float32 model to \(type.rawValue)")
+        }
+        let chosen: Set<WeightFamily>
+        if let families { chosen = families } else if let s = stored, s.type == type { chosen = s.families } else { chosen = WeightFamily.quantizedByDefault(for: type) }
+        var types: [WeightFamily: ComputeType] = [:]
+        for f in WeightFamily.allCases { types[f] = chosen.contains(f) ? type : .float32 }
+        return types
+    }
+}
+
+extension PackedMatrix {
+    /// The matrix in float32, `(rows, cols)` contiguous, in memory from `allocate(count)`: element `(i, j)` is
+    /// `element(i, j)` (int8: `scale_i · q_ij`; float16/bfloat16 widened exactly).
+    func dequantized(allocate: (Int) -> UnsafeMutablePointer<Float>) -> ConstMatrixView {
+        let out = allocate(rows * cols)
+        for i in 0..<rows {
+            for j in 0..<cols { out[i * cols + j] = element(i, j) }
+        }
+        return ConstMatrixView(UnsafePointer(out), rows: rows, cols: cols)
+    }
+}

@@ -1,0 +1,116 @@
+/// How a stored quantized model's weights are kept in `model.safetensors`: config.json's `quantization` key
+/// (docs/MODEL.md, "Stored quantized models").
+///
+/// ```json
+/// "quantization": {"type": "int8", "families": ["attention", "bridge", "encoder", "output"]}
+/// ```
+///
+/// Every weight of the listed families is stored in `type` (int8: `I8` codes plus an F32 `<name>.scale` tensor
+/// of one scale per output row; float16: `F16`; bfloat16: `BF16`); every other tensor stays as a float
+/// model stores it (F32 when written by `seq2seq quantize`).
+public struct StoredQuantization: Sendable, Equatable {
+    /// The stored element type of the quantized weights: `int8`, `float16` or `bfloat16`.
+    public var type: ComputeType
+    /// The weight families stored in `type`; the others are float.
+    public var families: Set<WeightFamily>
+
+    /// A description of a stored quantized model.
+    public init(type: ComputeType, families: Set<WeightFamily>) {
+        self.type = type
+        self.families = families
+    }
+
+    /// config.json's `quantization` object, keys in a stable order.
+    var jsonText: String {
+        let names = families.map(\.rawValue).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+        return "{\"type\": \"\(type.rawValue)\", \"families\": [\(names)]}"
+    }
+
+    /// Parses config.json's `quantization` value; every fault names the key.
+    static func parse(_ value: JSONValue) throws -> StoredQuantization {
+        func bad(_ m: String) -> Seq2SeqError { .invalidModel("config.json: quantization\(m)") }
+        guard case .object(let members) = value else { throw bad(" must be an object, found \(value.kindName)") }
+        for (k, _) in members where k != "type" && k != "families" { throw bad(".\(k) is an unknown key (expected type, families)") }
+        guard case .string(let t)? = value["type"] else { throw bad(".type is missing or not a string") }
+        guard let type = ComputeType(rawValue: t), type != .float32 else {
+            throw bad(".type has unknown value \"\(t)\" (expected one of int8, float16, bfloat16)")
+        }
+        guard case .array(let items)? = value["families"] else { throw bad(".families is missing or not an array") }
+        var families = Set<WeightFamily>()
+        for (i, item) in items.enumerated() {
+            guard case .string(let s) = item, let f = WeightFamily(rawValue: s) else {
+                throw bad(".families[\(i)] is not one of \(WeightFamily.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            guard families.insert(f).inserted else { throw bad(".families names \(s) twice") }
+        }
+        guard !families.isEmpty else { throw bad(".families is empty (a model with no quantized family has no quantization key)") }
+        return StoredQuantization(type: type, families: families)
+    }
+}
+
+/// One weight matrix a compute type may quantize: its tensor name and family.
+struct QuantizableWeight {
+    /// MODEL.md's name; for a tied output weight, `decoder.output.weight` (a stored quantized file holds it
+    /// under that name, beside the float `decoder.embedding.weight`).
+    let name: String
+    let family: WeightFamily
+    /// `(rows, cols)`.
+    let shape: [Int]
+}
+
+extension ModelConfig {
+    /// Every weight matrix of this configuration that belongs to a `WeightFamily`, in `tensorSpecs` order
+    /// (embeddings, biases and the attention energy vector are in none).
+    var quantizableWeights: [QuantizableWeight] {
+        var out: [QuantizableWeight] = []
+        for spec in tensorSpecs where !spec.optional {
+            let n = spec.name
+            let family: WeightFamily?
+            if n.hasPrefix("encoder.rnn.") { family = .encoder }
+            else if n.hasPrefix("decoder.rnn.") { family = .recurrent }
+            else if n.hasPrefix("bridge") { family = .bridge }
+            else if n.hasPrefix("decoder.attention.") && !n.hasPrefix("decoder.attention.energy") { family = .attention }
+            else if n == "decoder.output.weight" || n == "decoder.output_projection.weight" { family = .output }
+            else { family = nil }
+            if let family { out.append(QuantizableWeight(name: n, family: family, shape: spec.shape)) }
+        }
+        if tieTargetEmbeddings {
+            out.append(QuantizableWeight(name: "decoder.output.weight", family: .output, shape: [targetVocabSize, embeddingSize]))
+        }
+        return out
+    }
+}
+
+/// A weight of a stored quantized model exactly as the file holds it (for checks and the reference
+/// implementation, which dequantizes it with plain loops).
+public struct StoredWeight: Sendable {
+    /// `int8`, `float16` or `bfloat16`.
+    public let type: ComputeType
+    /// Rows (output size).
+    public let rows: Int
+    /// Columns (input size).
+    public let cols: Int
+    /// `(rows · cols)` row-major stored values: int8 codes (−127…127), or the 16-bit patterns of float16/bfloat16.
+    public let codes: [Int32]
+    /// `(rows)` int8 row scales (`w_ij = scales[i] · codes[i·cols + j]`); nil for float16/bfloat16.
+    public let scales: [Float]?
+}
+
+extension Seq2SeqModel {
+    /// The weight `name` as a stored quantized file holds it, or nil when it is not stored in a reduced type
+    /// (a float model's weights, and a stored model's float families, are in `tensor(_:)`).
+    public func storedWeight(_ name: String) -> StoredWeight? {
+        guard let w = store.packed[name] else { return nil }
+        var codes: [Int32] = []
+        codes.reserveCapacity(w.rows * w.cols)
+        for i in 0..<w.rows {
+            let row = w.base + i * w.ld * w.type.elementSize
+            for j in 0..<w.cols {
+                codes.append(w.type == .int8 ? Int32(row.load(fromByteOffset: j, as: Int8.self))
+                                             : Int32(row.loadUnaligned(fromByteOffset: 2 * j, as: UInt16.self)))
+            }
+        }
+        let scales = w.scales.map { Array(UnsafeBufferPointer(start: $0, count: w.rows)) }
+        return StoredWeight(type: w.type, rows: w.rows, cols: w.cols, codes: codes, scales: scales)
+    }
+}
