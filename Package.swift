@@ -114,9 +114,15 @@ let package = Package(
         ),
 
         // MARK: Tests
+        // Test support: counts the calling thread's heap allocations by interposing malloc & co. in the test
+        // executable (glibc; compiled out under the sanitizers). Linked into Seq2SeqTests only.
+        .target(
+            name: "CAllocationCounter",
+            path: "Tests/CAllocationCounter"
+        ),
         .testTarget(
             name: "Seq2SeqTests",
-            dependencies: ["Seq2Seq", "Seq2SeqReference", "Seq2SeqText", "Seq2SeqConvert"]
+            dependencies: ["Seq2Seq", "Seq2SeqReference", "Seq2SeqText", "Seq2SeqConvert", "CAllocationCounter"]
         ),
         .testTarget(
             name: "Seq2SeqServerTests",

@@ -1,0 +1,103 @@
+import Foundation
+@testable import Seq2Seq
+import Seq2SeqConvert
+import Seq2SeqText
+import Testing
+
+/// The quality gates of issue 12 for each compute type's default families (docs/MODEL.md, "Compute types"):
+/// greedy output identical to float32's on ≥ 99% of sentences on the golden cases' random models and on every
+/// committed toolkit-trained model, and the date model ≥ 99.5% exact on its 2,000 held-out dates.
+///
+/// `SEQ2SEQ_QUALITY_TABLE=1 swift test --filter QuantizationGate` also prints the per-family int8 table the
+/// documentation quotes (each family alone, then the default set), which takes a few minutes.
+@Suite("Compute type quality gates (default families)", .serialized)
+struct QuantizationGateTests {
+    /// A corpus: models (directory, source-id lines) it is measured on.
+    struct Corpus {
+        let name: String
+        let models: [(label: String, directory: String, sources: [[Int]], maxLength: Int?)]
+    }
+
+    /// The golden cases' random models, one corpus.
+    static func golden() throws -> Corpus {
+        Corpus(name: "golden random models", models: try QuantizationQualityTests.cases().map { ($0.0, $0.0, $0.1, nil) })
+    }
+
+    /// Each committed toolkit model, converted once into a temporary directory (kept for the test process).
+    static let toolkits: [Corpus] = {
+        ToolkitParityTests.models.compactMap { name -> Corpus? in
+            let dir = ToolkitParityTests.directory.appendingPathComponent(name)
+            guard let meta = try? Fixtures.json(dir.appendingPathComponent("meta.json")),
+                  let converted = try? Converter.convert(try ToolkitParityTests.source(dir, meta: meta)) else { return nil }
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("gate-\(name)-\(UUID().uuidString)").path
+            guard let model = try? converted.write(to: out), let text = try? ModelText(model: model),
+                  let lines = try? ToolkitParityTests.lines(dir.appendingPathComponent("test.src")),
+                  let ids = try? lines.map({ try text.sourceIDs(for: $0) }) else { return nil }
+            return Corpus(name: name, models: [(name, out, ids, meta["max_length"]?.int ?? 50)])
+        }
+    }()
+
+    /// Agreement of `type` with `families` (nil: the type's defaults) against float32 over a corpus.
+    static func measure(_ corpus: Corpus, _ type: ComputeType, _ families: Set<WeightFamily>?) throws -> (QualityComparison, Double) {
+        var total = QualityComparison(), deltaSum = 0.0
+        for m in corpus.models {
+            guard let reference = try? Seq2SeqModel(directory: m.directory) else { continue }  // the load-error cases
+            let candidate = try Seq2SeqModel(directory: m.directory, computeType: type, families: families)
+            var usable: [[Int]] = []
+            for s in m.sources where (try? Translator(model: reference).translate([s])) != nil { usable.append(s) }
+            let q = try QualityComparison.compare(reference: reference, candidate: candidate, sources: usable,
+                                                  options: DecodingOptions(maxLength: m.maxLength))
+            total.sentences += q.sentences
+            total.identical += q.identical
+            total.tokens += q.tokens
+            deltaSum += q.meanAbsDeltaLogProb * Double(q.tokens)
+            total.maxAbsDeltaLogProb = max(total.maxAbsDeltaLogProb, q.maxAbsDeltaLogProb)
+        }
+        return (total, total.tokens == 0 ? 0 : deltaSum / Double(total.tokens))
+    }
+
+    /// The date model's exact matches on `data/dates-heldout.tsv` and its agreement with float32.
+    static func dates(_ type: ComputeType, _ families: Set<WeightFamily>?) throws -> (exact: Int, count: Int, QualityComparison) {
+        let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("data/dates-heldout.tsv"), encoding: .utf8)
+        let pairs = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+        let float = try Seq2SeqModel.embeddedDateModel(computeType: .float32)
+        let model = try Seq2SeqModel.embeddedDateModel(computeType: type, families: families)
+        let sources = try pairs.map { try model.sourceIDs(for: $0[0]) }
+        let results = try Translator(model: model, maxBatchSize: 64).translate(sources)
+        let exact = zip(results, pairs).filter { model.detokenize($0.best.ids) == $1[1] }.count
+        return (exact, pairs.count, try QualityComparison.compare(reference: float, candidate: model, sources: sources))
+    }
+
+    @Test("Each type's default families meet the gates on the golden models, every toolkit model and the dates",
+          arguments: [ComputeType.int8, .float16, .bfloat16])
+    func gates(_ type: ComputeType) throws {
+        let corpora = [try Self.golden()] + Self.toolkits
+        try #require(corpora.count >= 9, "golden cases or toolkit models not found (\(corpora.count) corpora)")
+        var lines: [String] = []
+        for corpus in corpora {
+            let (q, mean) = try Self.measure(corpus, type, nil)
+            lines.append("\(type.rawValue) default \(corpus.name): identical \(q.identical)/\(q.sentences), mean |Δ log-prob| \(mean)")
+            #expect(q.agreement >= 0.99, "\(type) \(corpus.name): greedy output identical on only \(q.identical)/\(q.sentences)")
+        }
+        let d = try Self.dates(type, nil)
+        lines.append("\(type.rawValue) default dates: exact \(d.exact)/\(d.count), identical \(d.2.identical)/\(d.2.sentences)")
+        #expect(Double(d.exact) >= 0.995 * Double(d.count), "\(type) dates: only \(d.exact)/\(d.count) exact")
+        print(lines.joined(separator: "\n"))
+    }
+
+    @Test("The per-family int8 table (SEQ2SEQ_QUALITY_TABLE=1)",
+          .enabled(if: ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_TABLE"] == "1"))
+    func familyTable() throws {
+        let corpora = [try Self.golden()] + Self.toolkits
+        let groups: [(String, Set<WeightFamily>?)] = WeightFamily.allCases.map { ($0.rawValue, [$0]) }
+            + [("all", Set(WeightFamily.allCases)), ("default", nil)]
+        for corpus in corpora {
+            var cells: [String] = []
+            for (label, families) in groups {
+                let (q, mean) = try Self.measure(corpus, .int8, families)
+                cells.append("\(label) \(q.identical)/\(q.sentences) \(String(format: "%.1e", mean))")
+            }
+            print("int8 | \(corpus.name) | " + cells.joined(separator: " | "))
+        }
+    }
+}
