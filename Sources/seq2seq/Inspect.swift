@@ -40,18 +40,28 @@ struct Inspect: ParsableCommand {
             if let m = c.decodingDefaults.minLength { parts.append("default min length \(m)") }
             print("format 2     " + parts.joined(separator: "; "))
         }
+        if let q = c.quantization {
+            print("quantization \(q.type.rawValue): \(q.families.map(\.rawValue).sorted().joined(separator: ", ")) (stored; running as \(Set(model.computeTypes.values).map(\.rawValue).sorted().joined(separator: "+")))")
+        }
         print("")
         let tensors = model.tensors.values.sorted { $0.name < $1.name }
-        let width = tensors.map(\.name.count).max() ?? 10
-        for t in tensors {
-            let shape = "(" + t.shape.map(String.init).joined(separator: ", ") + ")"
-            print("\(t.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(t.storedAs.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(shape.padding(toLength: 14, withPad: " ", startingAt: 0))  \(t.count)")
+        // A stored quantized model's reduced weights: name, dtype, shape.
+        let dtype = ["int8": "I8", "float16": "F16", "bfloat16": "BF16"][c.quantization?.type.rawValue ?? ""] ?? ""
+        var stored: [(name: String, shape: [Int])] = c.tensorSpecs.filter { !$0.optional && model.tensor($0.name) == nil }.map { ($0.name, $0.shape) }
+        if c.tieTargetEmbeddings, c.quantization?.families.contains(.output) == true {
+            stored.append(("decoder.output.weight", [c.targetVocabSize, c.embeddingSize]))
         }
-        let params = tensors.reduce(0) { $0 + $1.count }
+        let rows = tensors.map { ($0.name, $0.storedAs.rawValue, $0.shape) } + stored.map { ($0.name, dtype, $0.shape) }
+        let width = rows.map(\.0.count).max() ?? 10
+        for (name, type, shapeValues) in rows.sorted(by: { $0.0 < $1.0 }) {
+            let shape = "(" + shapeValues.map(String.init).joined(separator: ", ") + ")"
+            print("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  \(type.padding(toLength: 4, withPad: " ", startingAt: 0))  \(shape.padding(toLength: 14, withPad: " ", startingAt: 0))  \(shapeValues.reduce(1, *))")
+        }
+        let params = tensors.reduce(0) { $0 + $1.count } + stored.reduce(0) { $0 + $1.shape.reduce(1, *) }
         let absent = c.tensorSpecs.filter { $0.optional && model.tensor($0.name) == nil }.map(\.name)
         print("")
-        print("parameters   \(params) in \(tensors.count) tensors\(absent.isEmpty ? "" : "; absent biases (zeros): \(absent.joined(separator: ", "))")")
-        print("memory       \(model.weightBytes) bytes of float32 weights, \(model.mappedInPlaceBytes) of them read in place from the mapped file")
+        print("parameters   \(params) in \(rows.count) tensors\(absent.isEmpty ? "" : "; absent biases (zeros): \(absent.joined(separator: ", "))")")
+        print("memory       \(model.weightBytes) bytes of weights as loaded, \(model.mappedInPlaceBytes) of them read in place from the mapped file")
         print("BLAS         \(BLASThreads.configuration), \(BLASThreads.count) thread(s)")
     }
 }
