@@ -12,6 +12,12 @@
 #define S2S_SANITIZED 1
 #endif
 
+#if defined(S2S_SANITIZED)
+int s2s_built_with_sanitizer(void) { return 1; }
+#else
+int s2s_built_with_sanitizer(void) { return 0; }
+#endif
+
 #if defined(__linux__) && defined(__GLIBC__) && !defined(S2S_SANITIZED)
 
 extern void *__libc_malloc(size_t size);

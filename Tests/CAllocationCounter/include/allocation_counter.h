@@ -7,6 +7,8 @@
 
 /// 1 when the interposer is compiled in (glibc, no sanitizer), else 0 (and the counts stay 0).
 int s2s_allocation_counting_available(void);
+/// 1 when this target was compiled with AddressSanitizer, ThreadSanitizer or MemorySanitizer (slow tests skip).
+int s2s_built_with_sanitizer(void);
 /// Starts (1) or stops (0) counting the calling thread's allocations.
 void s2s_count_allocations(int on);
 /// Allocations (malloc, calloc, realloc, posix_memalign, aligned_alloc, memalign calls) counted on the calling
