@@ -15,6 +15,7 @@ extension Seq2SeqModel {
     /// other files (vocabularies, subword models) are copied. Then loads the result to check it.
     ///
     /// - Parameters:
+    ///   - directory: the model directory to write (created when missing).
     ///   - type: `int8`, `float16` or `bfloat16`.
     ///   - families: the families to quantize; nil means `WeightFamily.quantizedByDefault(for: type)`.
     ///   - overwrite: replace files in a non-empty `directory` (else that is an error).
