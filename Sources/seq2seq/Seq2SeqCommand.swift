@@ -26,7 +26,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS, else one per core).")
     var threads: Int?
 
-    @Option(name: .long, help: "Weights in float32 (default), float16, bfloat16 or int8 (per-row scales); activations stay float32.")
+    @Option(name: .long, help: "Weights in float32 (default), float16, bfloat16 or int8 (per-row scales; int8 products round activations to int16 and sum exactly in int32).")
     var computeType: ComputeType = .float32
 
     @Option(name: .long, help: ArgumentHelp("Weight families a reduced --compute-type applies to (comma-separated: output, attention, recurrent, encoder, bridge; default all).", visibility: .hidden))
