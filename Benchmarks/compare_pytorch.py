@@ -68,14 +68,15 @@ def main():
                          "(compute types, each optionally with -inv for batch-invariant mode); '' for float32 only")
     ap.add_argument("--invariant", default="float32-inv,int8-inv",
                     help="batch-invariant configurations timed in the same alternation ('' for none)")
+    ap.add_argument("--scratch-path", default=".build", help="SwiftPM build directory (swift build --scratch-path)")
     args = ap.parse_args()
     if not args.no_torch and not args.python:
         ap.error("--python is required unless --no-torch")
     t_start = time.time()
     load_start = loadavg()
 
-    run(["swift", "build", "-c", "release", "--product", "seq2seq"], cwd=ROOT)
-    cli = os.path.join(ROOT, ".build", "release", "seq2seq")
+    run(["swift", "build", "-c", "release", "--product", "seq2seq", "--scratch-path", args.scratch_path], cwd=ROOT)
+    cli = os.path.join(ROOT, args.scratch_path, "release", "seq2seq")
     configs = ["float32"] + [c for c in (args.compute_types + "," + args.invariant).split(",") if c and c != "float32"]
     rows, limits, typed = [], {}, {}
     for cfg in args.configs.split(","):
