@@ -12,6 +12,8 @@ trap 'rm -rf "$stubs"' EXIT
 cat > "$stubs/math.h" <<'H'
 float fmaf(float, float, float); float fabsf(float); float nearbyintf(float);
 float expf(float); float logf(float); float tanhf(float);
+#define NAN (__builtin_nanf(""))
+#define INFINITY (__builtin_inff())
 H
 cat > "$stubs/stdlib.h" <<'H'
 #include <stddef.h>

@@ -27,6 +27,8 @@
 #endif
 
 #define S2S_INLINE static inline __attribute__((always_inline))
+/// Bytes ahead of the current position prefetched in each weight row (see product.c).
+#define S2S_PREFETCH 4096
 
 /// int16 elements of quantized activations kept on the stack (64 KiB); more rows are done in groups.
 #define XQ_CAP 32768
@@ -145,6 +147,7 @@ S2S_AVX2 S2S_INLINE void dots_tile(int WB, int XB, const int8_t *w, size_t ldw, 
     int j = 0;
     for (; j + 16 <= k; j += 16) {
         __m256i wv[4];
+        for (int b = 0; b < WB; b++) _mm_prefetch((const char *)(w + (size_t)(i0 + b) * ldw + j) + S2S_PREFETCH, _MM_HINT_T0);
         for (int b = 0; b < WB; b++)
             wv[b] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + (size_t)(i0 + b) * ldw + j)));
         for (int r = 0; r < XB; r++) {
