@@ -47,12 +47,14 @@ static int padded(int k) { return (k + 15) & ~15; }
 /// Quantizes x (k) into q (padded(k), zeros after k); returns the row's scale (NaN if x holds NaN or ±∞).
 static float quantize_scalar(const float *x, int k, int limit, int16_t *q) {
     float amax = 0;
+    int special = 0;
     for (int j = 0; j < k; j++) {
         float a = fabsf(x[j]);
-        if (!(a <= amax)) amax = a;  // NaN sticks
+        special |= !(a <= 3.4028234e38f);  // NaN or ±∞
+        if (a > amax) amax = a;
     }
     memset(q, 0, sizeof(int16_t) * (size_t)padded(k));
-    if (!(amax <= 3.4028234e38f)) return NAN;
+    if (special) return NAN;
     if (amax == 0) return 0;
     float inv = (float)limit / amax;
     for (int j = 0; j < k; j++) {
@@ -105,7 +107,8 @@ S2S_AVX2 static float quantize_avx2(const float *x, int k, int limit, int16_t *q
     for (int l = 0; l < 8; l++) amax = lanes[l] > amax ? lanes[l] : amax;
     for (; j < k; j++) {
         float a = fabsf(x[j]);
-        if (!(a <= amax)) amax = a;
+        if (!(a <= 3.4028234e38f)) return quantize_scalar(x, k, limit, q);
+        if (a > amax) amax = a;
     }
     if (!(amax <= 3.4028234e38f) || amax == 0) return quantize_scalar(x, k, limit, q);
     int kp = padded(k);
