@@ -48,12 +48,27 @@ struct Bench: ParsableCommand {
         if let s = sentences, s < 1 { throw ValidationError("--sentences must be at least 1") }
     }
 
+    @Option(name: .long, help: ArgumentHelp("Comma-separated engine configurations timed alternately within each repeat: float32, float16, bfloat16, int8, each optionally with -inv (batch-invariant), e.g. float32,int8,float32-inv. Overrides --compute-type and --batch-invariant."))
+    var configs: String?
+
     func run() throws {
-        let model = modelOptions.load()
+        let configs = try self.configs.map { try $0.split(separator: ",").map { try BenchConfig(parsing: String($0)) } }
+            ?? [BenchConfig(parsing: (modelOptions.computeType ?? .float32).rawValue + (modelOptions.batchInvariant ? "-inv" : ""))]
+        if configs.isEmpty { throw ValidationError("--configs: no configuration") }
+        if backend == .reference && configs.count > 1 { throw ValidationError("--configs applies to the engine backend only") }
+        var models: [ComputeType: Seq2SeqModel] = [:]
+        for t in configs.map(\.computeType) where models[t] == nil {
+            var o = modelOptions
+            o.computeType = t
+            models[t] = o.load()
+        }
+        let model = models[configs[0].computeType]!
         let c = model.config
+        var machine: MachineLimits?
         if limits {
             let shapes = [(c.targetVocabSize, c.hiddenSize), (c.cell.gates * c.hiddenSize, c.hiddenSize)]
             let m = MachineLimits.measure(shapes: shapes)
+            machine = m
             if json {
                 let batch = m.sgemmBatch.map { "\"sgemm \($0.shape)\": \($0.gflops)" }
                 let gemv = m.sgemv.map { "\"sgemv \($0.shape)\": \($0.gbPerSecond)" }
@@ -73,8 +88,11 @@ struct Bench: ParsableCommand {
                 }
             }
             let options = DecodingOptions(beamSize: spec.beam, maxLength: targetLength, minLength: targetLength)
-            let backend = makeBackend(backend, model: model, batchSize: spec.batch)
-            func once() throws -> Int {
+            let backends: [Backend] = configs.map { cfg in
+                backend == .reference ? makeBackend(.reference, model: model, batchSize: spec.batch)
+                    : Translator(model: models[cfg.computeType]!, maxBatchSize: spec.batch, batchInvariant: cfg.invariant)
+            }
+            func once(_ backend: Backend) throws -> Int {
                 var generated = 0
                 var i = 0
                 while i < n {
@@ -84,24 +102,37 @@ struct Bench: ParsableCommand {
                 }
                 return generated
             }
-            _ = try backend.translate([sources[0]], options: options)  // warm-up
-            var times: [Double] = []
+            for b in backends { _ = try b.translate([sources[0]], options: options) }  // warm-up
+            var times = [[Double]](repeating: [], count: configs.count)
             var generated = 0
-            for _ in 0..<repeats {
-                let t0 = now()
-                generated = try once()
-                times.append(now() - t0)
+            for r in 0..<repeats {
+                // Configurations alternate within each repeat (in reverse order every other repeat), so drift on a
+                // shared machine spreads over all of them.
+                for k in (r % 2 == 0 ? Array(configs.indices) : configs.indices.reversed()) {
+                    let t0 = now()
+                    generated = try once(backends[k])
+                    times[k].append(now() - t0)
+                }
             }
             precondition(generated == n * targetLength, "generated \(generated) tokens, expected \(n * targetLength)")
-            times.sort()
-            let median = times[times.count / 2]
             let flops = Double(n) * FlopCount(config: c, sourceLength: sourceLength, targetLength: targetLength,
                                                hypotheses: spec.beam).total
             let name = URL_lastComponent(model.directory)
-            if json {
-                print("{\"model\": \"\(name)\", \"workload\": \"\(w)\", \"backend\": \"\(backend)\", \"threads\": \(BLASThreads.count), \"sentences\": \(n), \"S\": \(sourceLength), \"T\": \(targetLength), \"median_s\": \(median), \"tok_per_s\": \(Double(generated) / median), \"gflops\": \(flops / median / 1e9), \"times\": [\(times.map { "\($0)" }.joined(separator: ", "))]}")
-            } else {
-                print("\(name) \(w) \(self.backend.rawValue) threads=\(BLASThreads.count) n=\(n): median \(fmt(median, 4)) s, \(fmt(Double(generated) / median, 1)) tok/s, \(fmt(flops / median / 1e9, 2)) GFLOP/s")
+            for (k, cfg) in configs.enumerated() {
+                let sorted = times[k].sorted()
+                let median = sorted[sorted.count / 2]
+                let tps = Double(generated) / median, gflops = flops / median / 1e9
+                let traffic = WeightTraffic(config: c, types: models[cfg.computeType]!.computeTypes, sourceLength: sourceLength,
+                                            targetLength: targetLength)
+                let roof = machine.map { rooflineFraction(workload: spec, tokensPerSecond: tps, gflops: gflops, traffic: traffic, limits: $0) }
+                let backendName = backend == .reference ? "reference" : "engine"
+                if json {
+                    let roofJSON = roof.map { ", \"roofline\": \($0.fraction), \"roofline_of\": \"\($0.of)\"" } ?? ""
+                    print("{\"model\": \"\(name)\", \"workload\": \"\(w)\", \"backend\": \"\(backendName)\", \"config\": \"\(cfg.name)\", \"compute_type\": \"\(cfg.computeType.rawValue)\", \"batch_invariant\": \(cfg.invariant), \"threads\": \(BLASThreads.count), \"sentences\": \(n), \"S\": \(sourceLength), \"T\": \(targetLength), \"median_s\": \(median), \"tok_per_s\": \(tps), \"gflops\": \(gflops), \"weight_mb_per_token\": \(traffic.bytesPerToken / 1e6)\(roofJSON), \"times\": [\(sorted.map { "\($0)" }.joined(separator: ", "))]}")
+                } else {
+                    let roofText = roof.map { ", \(fmt($0.fraction * 100, 1))% of \($0.of)" } ?? ""
+                    print("\(name) \(w) \(backendName) \(cfg.name) threads=\(BLASThreads.count) n=\(n): median \(fmt(median, 4)) s, \(fmt(tps, 1)) tok/s, \(fmt(gflops, 2)) GFLOP/s, \(fmt(traffic.bytesPerToken / 1e6, 2)) MB weights/token\(roofText)")
+                }
             }
         }
     }

@@ -26,10 +26,10 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS, else one per core).")
     var threads: Int?
 
-    @Option(name: .long, help: "Weights in float32, float16, bfloat16 or int8 (per-row scales); activations stay float32. Default: as the model stores them (a model from `seq2seq quantize` runs in its stored type; float32 dequantizes it).")
+    @Option(name: .long, help: "Weights in float32, float16, bfloat16 or int8 (per-row scales; int8 products round activations to int16 and sum exactly in int32). Default: as the model stores them (a model from `seq2seq quantize` runs in its stored type; float32 dequantizes it).")
     var computeType: ComputeType?
 
-    @Option(name: .long, help: ArgumentHelp("Weight families a reduced --compute-type applies to (comma-separated: output, attention, recurrent, encoder, bridge; default: as stored, or the type's default families).", visibility: .hidden))
+    @Option(name: .long, help: "Weight families a reduced --compute-type applies to: comma-separated output, attention, recurrent, encoder, bridge, or all (default: as stored, or the type's default families: every family for float16/bfloat16, the bridge only for int8, the families that keep greedy output identical to float32 on 99% of sentences; see docs/MODEL.md).")
     var quantize: String?
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Bit-for-bit the same result for a sentence alone or in any batch, with any thread count.")
@@ -44,8 +44,9 @@ struct ModelOptions: ParsableArguments {
         guard let q = quantize else { return nil }
         var out = Set<WeightFamily>()
         for name in q.split(separator: ",") where !name.isEmpty {
+            if name == "all" { out.formUnion(WeightFamily.allCases); continue }
             guard let f = WeightFamily(rawValue: String(name)) else {
-                throw ValidationError("--quantize: unknown family \(name) (output, attention, recurrent, encoder, bridge)")
+                throw ValidationError("--quantize: unknown family \(name) (output, attention, recurrent, encoder, bridge, all)")
             }
             out.insert(f)
         }

@@ -23,7 +23,7 @@ struct KernelTests {
         return (p, owned)
     }
 
-    static let shapes: [(m: Int, k: Int)] = [(1, 1), (5, 7), (9, 8), (13, 16), (37, 29), (66, 100), (19, 257)]
+    static let shapes: [(m: Int, k: Int)] = [(1, 1), (5, 7), (9, 8), (13, 16), (37, 29), (66, 100), (19, 257), (6, 1100)]
 
     @Test("Products equal a double-precision loop over the stored weights, every type, 1 to 17 rows",
           arguments: ComputeType.allCases)
@@ -42,10 +42,20 @@ struct KernelTests {
                                     accumulate: accumulate)
                     var worst = 0.0
                     for r in 0..<n {
+                        // int8 quantizes each activation row to int16 (step max|x| / limit): up to half a step per term.
+                        var step = 0.0
+                        if type == .int8 {
+                            for j in 0..<k { step = max(step, Double(abs(x[r * k + j]))) }
+                            step /= Double(Kernels.int8ActivationLimit(k))
+                        }
                         for i in 0..<m {
                             var s = accumulate ? Double(old[r * m + i]) : 0
-                            for j in 0..<k { s += Double(packed.element(i, j)) * Double(x[r * k + j]) }
-                            worst = max(worst, abs(Double(y[r * m + i]) - s) / (1 + abs(s)))
+                            var magnitude = 0.0
+                            for j in 0..<k {
+                                s += Double(packed.element(i, j)) * Double(x[r * k + j])
+                                magnitude += abs(Double(packed.element(i, j)))
+                            }
+                            worst = max(worst, abs(Double(y[r * m + i]) - s) / (1 + abs(s) + 1e5 * magnitude * step / 2))
                         }
                     }
                     #expect(worst <= 1e-5, "\(type) m \(m) k \(k) n \(n) accumulate \(accumulate): relative error \(worst)")
@@ -154,6 +164,27 @@ struct KernelTests {
                     #expect(y[r * d + c].bitPattern == y1[c].bitPattern, "(\(len), \(d)) row \(r) col \(c) differs alone")
                 }
             }
+        }
+    }
+
+    @Test("int8: a row of activations with NaN or infinity gives NaN in that row only; an all-zero row gives zeros")
+    func int8SpecialRows() {
+        var rng = SeededRandom(seed: 13)
+        let m = 9, k = 40, n = 4
+        let w = Self.buffer(m * k, &rng), x = Self.buffer(n * k, &rng), y = Self.buffer(n * m, &rng)
+        let y1 = UnsafeMutablePointer<Float>.allocate(capacity: m)
+        defer { w.deallocate(); x.deallocate(); y.deallocate(); y1.deallocate() }
+        let (packed, owned) = Self.pack(ConstMatrixView(w, rows: m, cols: k), .int8)
+        defer { owned.forEach { $0.deallocate() } }
+        x[1 * k + 17] = .nan
+        x[2 * k + 3] = .infinity
+        for j in 0..<k { x[3 * k + j] = 0 }
+        Kernels.product(ConstMatrixView(x, rows: n, cols: k), packed, into: MatrixView(y, rows: n, cols: m), accumulate: false)
+        Kernels.product(ConstMatrixView(x, rows: 1, cols: k), packed, into: MatrixView(y1, rows: 1, cols: m), accumulate: false)
+        for i in 0..<m {
+            #expect(y[i].isFinite && y[i].bitPattern == y1[i].bitPattern, "row 0 column \(i)")
+            #expect(y[m + i].isNaN && y[2 * m + i].isNaN, "rows 1, 2 column \(i)")
+            #expect(y[3 * m + i] == 0, "row 3 column \(i)")
         }
     }
 

@@ -18,13 +18,13 @@ enum BenchModels {
         return here.appendingPathComponent(".build-bench/models-swift").path
     }
 
-    /// Loads (writing first if needed) the model `name` ("b1" or "b2").
-    static func load(_ name: String) throws -> Seq2SeqModel {
+    /// Loads (writing first if needed) the model `name` ("b1" or "b2") in `computeType`.
+    static func load(_ name: String, computeType: ComputeType = .float32) throws -> Seq2SeqModel {
         let dir = directory + "/" + name
         if !FileManager.default.fileExists(atPath: dir + "/model.safetensors") {
             try write(name == "b1" ? b1 : b2, to: dir, seed: name == "b1" ? 1 : 2)
         }
-        return try Seq2SeqModel(directory: dir)
+        return try Seq2SeqModel(directory: dir, computeType: computeType)
     }
 
     /// Writes a model directory with weights uniform in ±1/√fan_in (embeddings and output ±0.5 … ±1.5).

@@ -38,14 +38,28 @@ let benchmarks: @Sendable () -> Void = {
         let model: Seq2SeqModel
         do { model = try BenchModels.load(name) } catch { fatalError("cannot load \(name): \(error)") }
         let sources = BenchModels.sources(32, length: S, vocabulary: model.config.sourceVocabSize)
+        var typed: [ComputeType: Seq2SeqModel] = [:]
+        for t in [ComputeType.int8, .float16, .bfloat16] {
+            do { typed[t] = try BenchModels.load(name, computeType: t) } catch { fatalError("cannot load \(name) as \(t): \(error)") }
+        }
         registerKernelBenchmarks(name, model)
         for w in workloads {
             do { try verify(model, w, sources[0]) } catch { fatalError("\(error)") }
             let batch = Array(sources.prefix(w.sentences))
-            let translator = Translator(model: model, maxBatchSize: w.batch)
-            // throughput counts sentences; tokens/s = throughput × 32 (× sentences per iteration)
-            Benchmark("\(name.uppercased()) \(w.name) engine (\(w.sentences) sentence\(w.sentences == 1 ? "" : "s") × \(T) tokens)") { benchmark in
-                for _ in benchmark.scaledIterations { blackHole(try translator.translate(batch, options: options(w))) }
+            // throughput counts sentences; tokens/s = throughput × 32 (× sentences per iteration). Every compute
+            // type and the batch-invariant mode, each with its roofline (see Roofline.swift).
+            for config in engineConfigs {
+                let m = config.type == .float32 ? model : typed[config.type]!
+                let translator = Translator(model: m, maxBatchSize: w.batch, batchInvariant: config.invariant)
+                let label = config.type == .float32 && !config.invariant ? "" : " \(config.label)"
+                let roofline = Roofline(model: m, workload: w)
+                Benchmark("\(name.uppercased()) \(w.name) engine\(label) (\(w.sentences) sentence\(w.sentences == 1 ? "" : "s") × \(T) tokens)",
+                          configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal, Roofline.metric])) { benchmark in
+                    let t0 = ContinuousClock.now
+                    for _ in benchmark.scaledIterations { blackHole(try translator.translate(batch, options: options(w))) }
+                    roofline.record(benchmark, seconds: (ContinuousClock.now - t0) / .seconds(1),
+                                    iterations: benchmark.scaledIterations.count)
+                }
             }
             let reference = ReferenceTranslator(model: model)
             let refBatch = Array(batch.prefix(w.name == "W2" && name == "b2" ? 4 : w.sentences))

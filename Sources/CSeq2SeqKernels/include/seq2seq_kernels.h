@@ -36,12 +36,22 @@ int s2s_set_isa(int isa);
 /// Y (n, m) = X (n, k) · Wᵀ (+ Y when `accumulate`), W (m, k) of element type `wtype` with leading dimension
 /// `ldw`; for S2S_I8 row i of W is scaled by `scales[i]` (scales may be NULL for the other types).
 /// Weight-stationary: each block of weight rows is read once for all n rows of X. Every element of Y is the
-/// same bits whatever n, the row's position in X, the ISA and the split of m across calls: 16 lanes
-/// (two groups of 8) accumulate with fused multiply-adds over k in blocks of 16 (then one block of 8 in the
-/// first group), a fixed tree sums the lanes, the last k mod 8 terms follow one by one, then the row scale
-/// multiplies and Y's old value is added.
+/// same bits whatever n, the row's position in X, the ISA and the split of m across calls.
+/// Float weights (f32, f16, bf16): 16 lanes (two groups of 8) accumulate with fused multiply-adds over k in
+/// blocks of 16 (then one block of 8 in the first group), a fixed tree sums the lanes, the last k mod 8 terms
+/// follow one by one, then Y's old value is added.
+/// int8 weights (k ≤ 32768): see s2s_product_i8; above, as the float weights with the row scale last.
 void s2s_product(int wtype, const void *w, size_t ldw, const float *scales, int m, int k,
                  const float *x, size_t ldx, int n, float *y, size_t ldy, int accumulate);
+
+/// The int8 product of s2s_product with integer dot products: each row of X is quantized to int16 with its
+/// own scale s_x = max|x| / s2s_i8_activation_limit(k) (round to nearest even), Σ q_w · q_x is exact in int32,
+/// and y = ((float)Σ · scales[i]) · s_x (+ Y's old value). A row of X holding NaN or ±∞ gives NaN.
+/// Returns 0 (and does nothing) when k is 0 or above 32768, or SEQ2SEQ_INT8=float was set (A/B measurements).
+int s2s_product_i8(const int8_t *w, size_t ldw, const float *scales, int m, int k, const float *x, size_t ldx,
+                   int n, float *y, size_t ldy, int accumulate);
+/// The largest |q_x| of s2s_product_i8 for a given k: 32767, or less so that k · 127 · limit < 2^31.
+int s2s_i8_activation_limit(int k);
 
 /// Y (n, d) = A (n, len) · M (len, d): each element is Σ_j a_j · m_jd by fused multiply-adds in j order,
 /// whatever n (attention contexts).

@@ -11,7 +11,8 @@ public enum ComputeType: String, Sendable, CaseIterable, Codable {
     case float16
     /// bfloat16, 2 bytes per weight (rounded to nearest even at load).
     case bfloat16
-    /// Symmetric int8 with one float32 scale per output row (`w ≈ scale_row · q`, q in −127…127).
+    /// Symmetric int8 with one float32 scale per output row (`w ≈ scale_row · q`, q in −127…127); products
+    /// quantize each activation row to int16 (one scale per row) and sum exactly in int32.
     case int8
 
     var kernelCode: Int32 {
@@ -113,6 +114,10 @@ public enum Kernels {
         s2s_product(w.type.kernelCode, w.base, w.ld, w.scales, Int32(w.rows), Int32(w.cols),
                     x.base, x.ld, Int32(x.rows), y.base, y.ld, accumulate ? 1 : 0)
     }
+
+    /// The largest magnitude of an int8 product's quantized activations for rows of `k` elements (int16 with
+    /// one scale per row; 32767 unless `k · 127 · limit` would overflow the exact int32 sum).
+    static func int8ActivationLimit(_ k: Int) -> Int { Int(s2s_i8_activation_limit(Int32(k))) }
 
     /// `Y (n, d) = A (n, len) · M (len, d)`, each element summed in `j` order whatever `n`.
     @inline(__always)

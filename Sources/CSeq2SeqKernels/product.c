@@ -1,4 +1,5 @@
-// Weight-stationary products over f32/f16/bf16/int8 weights with f32 activations and f32 accumulation.
+// Weight-stationary products over f32/f16/bf16 weights with f32 activations and f32 accumulation (and int8
+// weights for k > 32768, see product_i8.c for the usual int8 path).
 //
 // One reduction order for every element, whatever the number of rows, the instruction set or the thread
 // split (see s2s_product in the header): the AVX2 path and the scalar path give the same bits, because
@@ -22,13 +23,14 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #define S2S_X86 1
-#include <cpuid.h>
 #include <immintrin.h>
 #else
 #define S2S_X86 0
 #endif
 
 #define S2S_INLINE static inline __attribute__((always_inline))
+/// Bytes ahead of the current position that the 16-bit and int8 products prefetch in each weight row.
+#define S2S_PREFETCH 4096
 
 // MARK: - Scalar element access (exact conversions)
 
@@ -142,6 +144,11 @@ S2S_AVX2 S2S_INLINE void avx_tile(int t, int WB, int XB, const void *w, size_t l
     int j = 0;
     for (; j + 16 <= k; j += 16) {
         __m256 wv[4][2];
+        // 16-bit weights: software prefetch 4 KiB ahead in each row (from memory, 1.3-1.6x on one core here;
+        // float32 rows stream fast enough without it, and slower with it).
+        if (t == S2S_F16 || t == S2S_BF16)
+            for (int b = 0; b < WB; b++)
+                _mm_prefetch((const char *)w + ((size_t)(i0 + b) * ldw + (size_t)j) * 2 + S2S_PREFETCH, _MM_HINT_T0);
         for (int b = 0; b < WB; b++) {
             wv[b][0] = avx_load8(t, w, (size_t)(i0 + b) * ldw + (size_t)j);
             wv[b][1] = avx_load8(t, w, (size_t)(i0 + b) * ldw + (size_t)j + 8);
@@ -228,50 +235,14 @@ S2S_AVX2 static void mix_avx2(int n, int len, int d, const float *a, size_t lda,
         }
     }
 }
-
-static int cpu_has_avx2(void) {
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
-    if (!(c & (1u << 12)) || !(c & (1u << 27)) || !(c & (1u << 28)) || !(c & (1u << 29))) return 0;  // FMA OSXSAVE AVX F16C
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    if ((lo & 6) != 6) return 0;  // the OS saves XMM and YMM state
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    return (b & (1u << 5)) != 0;  // AVX2
-}
-#else
-static int cpu_has_avx2(void) { return 0; }
 #endif
 
 // MARK: - Dispatch
 
-static int supported = -1;  // written once, before any kernel runs (benign race: same value)
-static int chosen = -1;
-
-int s2s_isa_supported(void) {
-    if (__atomic_load_n(&supported, __ATOMIC_ACQUIRE) < 0)
-        __atomic_store_n(&supported, cpu_has_avx2() ? S2S_ISA_AVX2 : S2S_ISA_SCALAR, __ATOMIC_RELEASE);
-    return __atomic_load_n(&supported, __ATOMIC_ACQUIRE);
-}
-
-int s2s_isa(void) {
-    int c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
-    if (c >= 0) return c;
-    const char *force = getenv("SEQ2SEQ_FORCE_ISA");
-    c = (force && strcmp(force, "scalar") == 0) ? S2S_ISA_SCALAR : s2s_isa_supported();
-    __atomic_store_n(&chosen, c, __ATOMIC_RELEASE);
-    return c;
-}
-
-int s2s_set_isa(int isa) {
-    int c = (isa == S2S_ISA_AVX2 && s2s_isa_supported() == S2S_ISA_AVX2) ? S2S_ISA_AVX2 : S2S_ISA_SCALAR;
-    __atomic_store_n(&chosen, c, __ATOMIC_RELEASE);
-    return c;
-}
-
 void s2s_product(int wtype, const void *w, size_t ldw, const float *scales, int m, int k,
                  const float *x, size_t ldx, int n, float *y, size_t ldy, int accumulate) {
     if (m <= 0 || n <= 0) return;
+    if (wtype == S2S_I8 && s2s_product_i8(w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate)) return;
 #if S2S_X86
     if (s2s_isa() == S2S_ISA_AVX2) {
         product_avx2(wtype, w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate);
@@ -292,48 +263,3 @@ void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem
     mix_scalar(n, len, d, a, lda, mem, ldm, y, ldy);
 }
 
-// MARK: - Conversions (load time)
-
-void s2s_to_f16(const float *src, uint16_t *dst, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        uint32_t x;
-        memcpy(&x, &src[i], 4);
-        uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-        uint32_t ax = x & 0x7FFFFFFFu;
-        if (ax > 0x7F800000u) { dst[i] = sign | 0x7E00; continue; }           // NaN
-        if (ax >= 0x477FF000u) { dst[i] = sign | 0x7C00; continue; }          // ≥ 65520 rounds to ∞
-        if (ax < 0x38800000u) {                                               // below 2^-14: subnormal
-            float a;
-            memcpy(&a, &ax, 4);
-            dst[i] = sign | (uint16_t)nearbyintf(a * 16777216.0f);            // a · 2^24, exact, then RNE
-            continue;
-        }
-        uint32_t r = ax + 0xFFFu + ((ax >> 13) & 1u);                         // round to nearest even
-        dst[i] = sign | (uint16_t)((r - 0x38000000u) >> 13);
-    }
-}
-
-void s2s_to_bf16(const float *src, uint16_t *dst, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        uint32_t x;
-        memcpy(&x, &src[i], 4);
-        if ((x & 0x7FFFFFFFu) > 0x7F800000u) { dst[i] = (uint16_t)((x >> 16) | 0x40); continue; }
-        dst[i] = (uint16_t)((x + 0x7FFFu + ((x >> 16) & 1u)) >> 16);
-    }
-}
-
-float s2s_quantize_row_i8(const float *src, int8_t *dst, size_t count) {
-    float amax = 0;
-    for (size_t i = 0; i < count; i++) {
-        float a = fabsf(src[i]);
-        if (a > amax) amax = a;
-    }
-    float s = amax > 0 ? amax / 127.0f : 1.0f;
-    for (size_t i = 0; i < count; i++) {
-        float q = nearbyintf(src[i] / s);
-        if (q > 127) q = 127;
-        if (q < -127) q = -127;
-        dst[i] = (int8_t)q;
-    }
-    return s;
-}

@@ -1,0 +1,1 @@
+../../../Sources/seq2seq/WeightTraffic.swift

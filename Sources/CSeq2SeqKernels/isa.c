@@ -1,0 +1,49 @@
+// The instruction set the kernels run with: chosen once from CPUID (AVX2 + FMA + F16C, with the OS saving YMM
+// state), or forced to the scalar path by SEQ2SEQ_FORCE_ISA=scalar or s2s_set_isa.
+
+#include "seq2seq_kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static int cpu_has_avx2(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 12)) || !(c & (1u << 27)) || !(c & (1u << 28)) || !(c & (1u << 29))) return 0;  // FMA OSXSAVE AVX F16C
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 6) != 6) return 0;  // the OS saves XMM and YMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    return (b & (1u << 5)) != 0;  // AVX2
+}
+#else
+static int cpu_has_avx2(void) { return 0; }
+#endif
+
+static int supported = -1;  // written once, before any kernel runs (benign race: same value)
+static int chosen = -1;
+
+int s2s_isa_supported(void) {
+    if (__atomic_load_n(&supported, __ATOMIC_ACQUIRE) < 0)
+        __atomic_store_n(&supported, cpu_has_avx2() ? S2S_ISA_AVX2 : S2S_ISA_SCALAR, __ATOMIC_RELEASE);
+    return __atomic_load_n(&supported, __ATOMIC_ACQUIRE);
+}
+
+int s2s_isa(void) {
+    int c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+    if (c >= 0) return c;
+    const char *force = getenv("SEQ2SEQ_FORCE_ISA");
+    c = (force && strcmp(force, "scalar") == 0) ? S2S_ISA_SCALAR : s2s_isa_supported();
+    __atomic_store_n(&chosen, c, __ATOMIC_RELEASE);
+    return c;
+}
+
+int s2s_set_isa(int isa) {
+    int c = (isa == S2S_ISA_AVX2 && s2s_isa_supported() == S2S_ISA_AVX2) ? S2S_ISA_AVX2 : S2S_ISA_SCALAR;
+    __atomic_store_n(&chosen, c, __ATOMIC_RELEASE);
+    return c;
+}
+
