@@ -49,7 +49,7 @@ public final class ModelWorker: @unchecked Sendable {
     /// A request in flight.
     final class Job: @unchecked Sendable {
         enum Work {
-            case translate([[Int]], DecodingOptions)
+            case translate([TranslationInput], DecodingOptions)
             case score([[Int]], [[Int]])
         }
         let work: Work
@@ -84,9 +84,10 @@ public final class ModelWorker: @unchecked Sendable {
     /// Starts the engine thread and warms it up (one sentence through the session); returns when ready.
     public func start() async throws {
         let session = try DecodingSession(model: model, maxRows: configuration.maxBatchRows,
-                                          maxSourceLength: configuration.maxSourceTokens + (model.config.sourceAppendEOS ? 1 : 0))
+                                          maxSourceLength: configuration.maxSourceTokens + (model.config.sourceAppendEOS ? 1 : 0),
+                                          batchInvariant: configuration.batchInvariant)
         self.session = session
-        self.translator = Translator(model: model, maxBatchSize: configuration.maxBatchRows)
+        self.translator = Translator(model: model, maxBatchSize: configuration.maxBatchRows, batchInvariant: configuration.batchInvariant)
         let t = Thread { [self] in self.loop() }
         t.name = "seq2seq-engine-\(name)"
         t.stackSize = 8 << 20
@@ -94,7 +95,7 @@ public final class ModelWorker: @unchecked Sendable {
         t.start()
         // Warm-up: one sentence of a few tokens, through the same path as requests.
         let id = min(model.config.sourceVocabSize - 1, 4)
-        _ = try await translate([[id, id, id]], options: DecodingOptions(maxLength: 4), timeout: 60)
+        _ = try await translate([TranslationInput(source: [id, id, id])], options: DecodingOptions(maxLength: 4), timeout: 60)
         setReady()
     }
 
@@ -134,8 +135,9 @@ public final class ModelWorker: @unchecked Sendable {
         }
     }
 
-    /// Translates `sources` (validated ids) with `options`; throws `WorkerError`.
-    public func translate(_ sources: [[Int]], options: DecodingOptions, timeout: Double) async throws -> [Translation] {
+    /// Translates `inputs` (validated source ids, target prefixes, positions in the request) with `options`;
+    /// throws `WorkerError`.
+    public func translate(_ sources: [TranslationInput], options: DecodingOptions, timeout: Double) async throws -> [Translation] {
         guard case .translations(let t) = try await submit(.translate(sources, options), sentences: sources.count, timeout: timeout) else {
             throw WorkerError.invalid("internal: wrong result kind")
         }

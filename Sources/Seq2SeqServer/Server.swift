@@ -124,7 +124,8 @@ struct Handlers: Sendable {
                 ("cell", JSON.string(c.cell.rawValue)), ("attention", JSON.string(c.attention.rawValue)),
                 ("source_vocab_size", "\(c.sourceVocabSize)"), ("target_vocab_size", "\(c.targetVocabSize)"),
                 ("hidden_size", "\(c.hiddenSize)"), ("encoder_layers", "\(c.encoderLayers)"), ("decoder_layers", "\(c.decoderLayers)"),
-                ("parameters", "\(w.model.weightBytes / 4)"), ("compute_type", JSON.string("float32")),
+                ("parameters", "\(w.model.weightBytes / 4)"), ("compute_type", JSON.string(configuration.computeType.rawValue)),
+                ("batch_invariant", configuration.batchInvariant ? "true" : "false"),
                 ("max_batch_rows", "\(configuration.maxBatchRows)"), ("ready", w.isReady ? "true" : "false"),
             ])
         }
@@ -206,11 +207,15 @@ struct Handlers: Sendable {
     func translate(_ bytes: [UInt8]) async throws -> Response {
         let o = try API.object(bytes, allowed: API.translateKeys)
         let w = try worker(try API.modelName(o))
-        let options = try API.options(o, model: w.model, config: configuration)
-        let sources = try API.sources(o, textKey: "text", idsKey: "source_ids", text: w.text, config: configuration)
-        try API.checkImplicitLength(sources, options: options, config: configuration)
-        let out = try await w.translate(sources, options: options, timeout: configuration.timeout)
-        let results = out.map { JSON.translation($0, nBest: options.nBest, text: w.text, attention: options.returnAttention) }
+        let (options, scores) = try API.options(o, model: w.model, config: configuration)
+        let sources = try API.sources(o, textKey: "text", idsKey: "source_ids", text: w.text, config: configuration,
+                                      maxInputLength: options.maxInputLength)
+        try API.checkImplicitLength(sources, options: options, model: w.model, config: configuration)
+        let prefixes = try API.prefixes(o, count: sources.count, text: w.text)
+        // Sentence i is at position i of the request: it seeds its random streams, as on the CLI.
+        let inputs = sources.indices.map { TranslationInput(source: sources[$0], targetPrefix: prefixes[$0], index: $0) }
+        let out = try await w.translate(inputs, options: options, timeout: configuration.timeout)
+        let results = out.map { JSON.translation($0, nBest: options.nBest, text: w.text, attention: options.returnAttention, scores: scores) }
         return Self.json(.ok, JSON.object([("model", JSON.string(w.name)), ("results", JSON.array(results))]))
     }
 
@@ -272,9 +277,9 @@ struct Handlers: Sendable {
         let w = try worker(modelName)
         let o = JSONValue.object([("src", .array(srcs.map { .string($0) }))])
         let sources = try API.sources(o, textKey: "src", idsKey: "source_ids", text: w.text, config: configuration)
-        let options = try API.options(.object([]), model: w.model, config: configuration)
-        try API.checkImplicitLength(sources, options: options, config: configuration)
-        let out = try await w.translate(sources, options: options, timeout: configuration.timeout)
+        let (options, _) = try API.options(.object([]), model: w.model, config: configuration)
+        try API.checkImplicitLength(sources, options: options, model: w.model, config: configuration)
+        let out = try await w.translate(sources.map { TranslationInput(source: $0) }, options: options, timeout: configuration.timeout)
         let list = zip(srcs, out).map { src, t in
             JSON.object([("src", JSON.string(src)), ("tgt", JSON.string((try? w.text.detokenize(t.best.ids)) ?? w.model.detokenize(t.best.ids))),
                          ("n_best", "1"), ("pred_score", JSON.number(t.best.score))])

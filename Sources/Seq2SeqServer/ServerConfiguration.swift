@@ -1,3 +1,5 @@
+import Seq2Seq
+
 /// The server's settings: where it listens, how much it batches, and the limits it enforces.
 public struct ServerConfiguration: Sendable {
     /// Address to bind (loopback by default).
@@ -25,6 +27,12 @@ public struct ServerConfiguration: Sendable {
     /// Whether a client that closes its connection cancels its request (the connection is then not reused
     /// after the response: Hummingbird closes it).
     public var cancelOnDisconnect = true
+
+    /// Whether sessions run in batch-invariant mode (`--batch-invariant`, the default): a sentence's result is
+    /// then bit for bit what it gets alone, whatever else shares the decoder steps.
+    public var batchInvariant = true
+    /// The weights' compute type the models were loaded with (`--compute-type`; reported by `/v1/models`).
+    public var computeType: ComputeType = .float32
 
     public init() {}
 }
