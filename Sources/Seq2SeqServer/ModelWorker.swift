@@ -202,6 +202,7 @@ public final class ModelWorker: @unchecked Sendable {
     // MARK: The engine thread
 
     private func loop() {
+        var waited = false
         while true {
             condition.lock()
             while incoming.isEmpty && cancellations.isEmpty && session.isIdle && !stopping {
@@ -269,6 +270,17 @@ public final class ModelWorker: @unchecked Sendable {
                 for job in live.values where job.deadline <= now { drop(job, .timeout(seconds: configuration.timeout)) }
             }
             guard !session.isIdle else { continue }
+            // Fill window: work arrived but the step would be small; give more requests a moment to join it
+            // (once per step; the wait ends as soon as another request arrives).
+            if configuration.batchWindow > 0 && !newJobs.isEmpty && !waited
+                && session.liveRows + session.pendingSentences < configuration.maxBatchRows / 2 {
+                waited = true
+                condition.lock()
+                if incoming.isEmpty && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: configuration.batchWindow)) }
+                condition.unlock()
+                continue
+            }
+            waited = false
             let pendingBefore = session.pendingSentences
             let completed = session.step()
             let admitted = pendingBefore - session.pendingSentences

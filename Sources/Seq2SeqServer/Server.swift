@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import Seq2Seq
 import Seq2SeqText
 import ServiceLifecycle
@@ -44,7 +45,7 @@ public enum Seq2SeqHTTPServer {
     /// Loads nothing: builds the Hummingbird application over workers that are already started and warm.
     /// `onListening` receives the bound port.
     public static func makeApplication(workers: [ModelWorker], configuration: ServerConfiguration, metrics: ServerMetrics,
-                                       state: ServerState, logger: Logger,
+                                       state: ServerState, logger: Logger, eventLoopGroup: EventLoopGroupProvider = .singleton,
                                        onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let handlers = Handlers(workers: workers, configuration: configuration, metrics: metrics, state: state)
@@ -68,6 +69,7 @@ public enum Seq2SeqHTTPServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "seq2seq-server"),
             services: [EngineService(workers: workers)],
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
+            eventLoopGroupProvider: eventLoopGroup,
             logger: logger
         )
     }
@@ -85,7 +87,10 @@ public enum Seq2SeqHTTPServer {
         }
         let state = ServerState()
         let host = configuration.host
-        let app = makeApplication(workers: workers, configuration: configuration, metrics: metrics, state: state, logger: logger) { port in
+        // Few event loop threads: on a small machine the engine thread (and its row workers) need the cores more.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.ioThreads)
+        let app = makeApplication(workers: workers, configuration: configuration, metrics: metrics, state: state, logger: logger,
+                                  eventLoopGroup: .shared(loops)) { port in
             let line = "listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)\n"
             FileHandle.standardOutput.write(line.data(using: .utf8)!)
         }
@@ -94,7 +99,11 @@ public enum Seq2SeqHTTPServer {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGrace * 1000))
-        try await ServiceGroup(configuration: group).run()
+        do { try await ServiceGroup(configuration: group).run() } catch {
+            try? await loops.shutdownGracefully()
+            throw error
+        }
+        try? await loops.shutdownGracefully()
     }
 }
 

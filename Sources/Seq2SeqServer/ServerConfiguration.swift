@@ -34,5 +34,11 @@ public struct ServerConfiguration: Sendable {
     /// The weights' compute type the models were loaded with (`--compute-type`; reported by `/v1/models`).
     public var computeType: ComputeType = .float32
 
+    /// Seconds the engine thread may wait for more requests before a step that would use less than half the
+    /// rows, when requests are arriving (`--batch-window-ms`; 0 = never wait).
+    public var batchWindow = 0.0
+    /// Event loop (I/O) threads (`--io-threads`).
+    public var ioThreads = 1
+
     public init() {}
 }

@@ -27,6 +27,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "OpenBLAS and row-parallel threads.")
     var threads: Int?
 
+    @Option(name: .long, help: "Milliseconds the engine may wait for more requests before a step using less than half the rows (0: never).")
+    var batchWindowMs = 0.0
+
+    @Option(name: .long, help: "Event loop (network I/O) threads.")
+    var ioThreads = 1
+
     @Option(name: .long, help: "Hypothesis rows decoded together per model (1 turns cross-request batching off).")
     var maxBatch = 64
 
@@ -65,6 +71,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     func validate() throws {
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
+        if !(batchWindowMs >= 0 && batchWindowMs <= 1000) { throw ValidationError("--batch-window-ms must be between 0 and 1000") }
+        if ioThreads < 1 { throw ValidationError("--io-threads must be at least 1") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
         if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
@@ -120,6 +128,8 @@ struct ServerCommand: AsyncParsableCommand {
         c.maxGeneratedLength = maxGeneratedLength
         c.cancelOnDisconnect = !noDisconnectCancel
         c.batchInvariant = batchInvariant
+        c.ioThreads = ioThreads
+        c.batchWindow = batchWindowMs / 1000
         c.computeType = computeType
         try await Seq2SeqHTTPServer.run(models: models, configuration: c, logger: logger)
     }

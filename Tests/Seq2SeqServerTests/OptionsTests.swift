@@ -53,7 +53,7 @@ extension ServerTests {
         }
         #expect(try server.request("POST", "/v1/translate", Self.optionsBody(Self.optionCases[6].json)).body.contains("\"warnings\""))
         // All cases at once, several times each: the session mixes them in the same steps.
-        let all = await concurrently(3 * Self.optionCases.count) { i in
+        let all = await concurrently(Load.count(3, sanitized: 1) * Self.optionCases.count) { i in
             try HTTPResult.send(port: port, method: "POST", path: "/v1/translate", body: Array(Self.optionsBody(Self.optionCases[i % Self.optionCases.count].json).utf8))
         }
         for (i, r) in all.enumerated() {

@@ -143,7 +143,8 @@ struct ServerTests {
             c.maxGeneratedLength = 4000
         }
         // Long decodes (min = max length) keep the one row busy while more requests arrive.
-        let slow = "{\"text\": [\"24/11/2026\"], \"beam_size\": 1, \"min_length\": 3000, \"max_length\": 3000}"
+        let steps = Load.count(3000, sanitized: 600)
+        let slow = "{\"text\": [\"24/11/2026\"], \"beam_size\": 1, \"min_length\": \(steps), \"max_length\": \(steps)}"
         let port = server.port
         let results = await concurrently(8) { _ in try HTTPResult.send(port: port, method: "POST", path: "/v1/translate", body: Array(slow.utf8)) }
         let statuses = results.compactMap { try? $0.get().status }
@@ -216,7 +217,7 @@ struct ServerTests {
         for i in 0..<texts.count * 3 {
             #expect(try ask(i) == expected[i % texts.count], "sentence \(i) alone")
         }
-        let loaded = await concurrently(64) { i in try ask(i) }
+        let loaded = await concurrently(Load.count(64, sanitized: 16)) { i in try ask(i) }
         for (i, r) in loaded.enumerated() {
             guard case .success(let v) = r else { Issue.record("request \(i) failed: \(r)"); continue }
             #expect(v == expected[i % texts.count], "sentence \(i) among 64: \(v["text"]?.string ?? "?")")
@@ -236,7 +237,7 @@ struct ServerTests {
             [0, 1, 2, 255, 254, 13, 10, 13, 10],
             Array("POST /v1/translate HTTP/1.1\r\nContent-Length: 12\r\n\r\n{\"text\":\"\u{0}\"}".utf8),
         ]
-        let results = await concurrently(48) { i -> Int in
+        let results = await concurrently(Load.count(48, sanitized: 24)) { i -> Int in
             if i % 4 == 0 {
                 let r = try HTTPResult.send(port: port, method: "POST", path: "/v1/translate", body: Array(Self.body(["24/11/2026"]).utf8))
                 guard r.json?["results"]?.array?.first?["text"]?.string == "2026-11-24" else { throw TestError("good request: \(r.status) \(r.body)") }

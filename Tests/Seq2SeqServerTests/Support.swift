@@ -206,3 +206,12 @@ var serverPath: String? {
     }
     return nil
 }
+
+/// How much load a test sends: less under the sanitizers (scripts/test-sanitizers.sh sets SEQ2SEQ_SANITIZER),
+/// where every request costs several times more; the same paths run either way.
+enum Load {
+    static let sanitized = ProcessInfo.processInfo.environment["SEQ2SEQ_SANITIZER"] != nil
+
+    /// `normal`, or `sanitized` under the sanitizers.
+    static func count(_ normal: Int, sanitized small: Int) -> Int { sanitized ? small : normal }
+}
