@@ -86,6 +86,10 @@ public final class ModelWorker: @unchecked Sendable {
         let session = try DecodingSession(model: model, maxRows: configuration.maxBatchRows,
                                           maxSourceLength: configuration.maxSourceTokens + (model.config.sourceAppendEOS ? 1 : 0),
                                           batchInvariant: configuration.batchInvariant)
+        // Encode newcomers in groups (the encoder's cost is per position, whatever the group's size): up to a
+        // quarter of the rows, waiting at most a few steps.
+        session.minAdmission = max(1, configuration.maxBatchRows / 4)
+        session.maxAdmissionWait = configuration.admissionWait
         self.session = session
         self.translator = Translator(model: model, maxBatchSize: configuration.maxBatchRows, batchInvariant: configuration.batchInvariant)
         let t = Thread { [self] in self.loop() }

@@ -37,6 +37,9 @@ public struct ServerConfiguration: Sendable {
     /// Seconds the engine thread may wait for more requests before a step that would use less than half the
     /// rows, when requests are arriving (`--batch-window-ms`; 0 = never wait).
     public var batchWindow = 0.0
+    /// Decoder steps a queued sentence may wait for companions to be encoded with (`--admission-wait`; 0 encodes
+    /// newcomers at every step).
+    public var admissionWait = 4
     /// Event loop (I/O) threads (`--io-threads`).
     public var ioThreads = 1
 

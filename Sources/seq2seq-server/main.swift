@@ -30,6 +30,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Milliseconds the engine may wait for more requests before a step using less than half the rows (0: never).")
     var batchWindowMs = 0.0
 
+    @Option(name: .long, help: "Decoder steps a queued sentence may wait for others to be encoded with (0: encode newcomers at every step).")
+    var admissionWait = 4
+
     @Option(name: .long, help: "Event loop (network I/O) threads.")
     var ioThreads = 1
 
@@ -72,6 +75,7 @@ struct ServerCommand: AsyncParsableCommand {
     func validate() throws {
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
         if !(batchWindowMs >= 0 && batchWindowMs <= 1000) { throw ValidationError("--batch-window-ms must be between 0 and 1000") }
+        if admissionWait < 0 || admissionWait > 1000 { throw ValidationError("--admission-wait must be between 0 and 1000") }
         if ioThreads < 1 { throw ValidationError("--io-threads must be at least 1") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
@@ -129,6 +133,7 @@ struct ServerCommand: AsyncParsableCommand {
         c.cancelOnDisconnect = !noDisconnectCancel
         c.batchInvariant = batchInvariant
         c.ioThreads = ioThreads
+        c.admissionWait = admissionWait
         c.batchWindow = batchWindowMs / 1000
         c.computeType = computeType
         try await Seq2SeqHTTPServer.run(models: models, configuration: c, logger: logger)

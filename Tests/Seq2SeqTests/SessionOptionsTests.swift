@@ -72,8 +72,11 @@ struct SessionOptionsTests {
         let inputs = Self.inputs(config.sourceVocabSize, seed: UInt64(index))
         let alone = Translator(model: model, batchInvariant: true)
         for attention in [false, true] {
-            for (maxRows, perStep) in [(64, 18), (9, 2)] {
+            // The last: newcomers wait (up to 3 steps) to be encoded four at a time.
+            for (maxRows, perStep, group) in [(64, 18, 1), (9, 2, 1), (16, 1, 4)] {
                 let session = try DecodingSession(model: model, maxRows: maxRows, maxSourceLength: 32, batchInvariant: true)
+                session.minAdmission = group
+                session.maxAdmissionWait = group > 1 ? 3 : 0
                 let got = try Self.run(session, inputs, options: { Self.case_($0, attention: attention).0 }, perStep: perStep)
                 for (i, input) in inputs.enumerated() {
                     let expected = try alone.translate(inputs: [input], options: Self.case_(i, attention: attention).0)[0]

@@ -75,6 +75,15 @@ public final class DecodingSession {
     private let candidates: UnsafeMutablePointer<Candidate>  // (maxRows · (maxRows + 1))
     private var newcomers: [SessionSentence] = []
 
+    /// Encoding admits newcomers together: the encoder runs once per source position over the whole group,
+    /// so encoding a few sentences at every step costs nearly as much as encoding many at once. While other
+    /// sentences are live, queued ones wait (at most `maxAdmissionWait` steps) until this many are queued or
+    /// as many as the free rows allow. 1 (the default) admits at every step.
+    public var minAdmission = 1
+    /// Steps a queued sentence may wait for `minAdmission` companions while other sentences are live.
+    public var maxAdmissionWait = 0
+    private var stepCount = 0
+
     /// Rows decoded at the last step.
     public private(set) var lastStepRows = 0
     /// Ids of the sentences admitted (encoded and given rows) at the last step.
@@ -172,7 +181,9 @@ public final class DecodingSession {
             pending.removeAll(keepingCapacity: true)
             pendingHead = 0
         }
-        pending.append(SessionSentence(id: id, input: prepared, options: options))
+        let sentence = SessionSentence(id: id, input: prepared, options: options)
+        sentence.queuedAt = stepCount
+        pending.append(sentence)
         return id
     }
 
@@ -349,6 +360,12 @@ public final class DecodingSession {
     private func admit() {
         newcomers.removeAll(keepingCapacity: true)
         lastAdmitted.removeAll(keepingCapacity: true)
+        stepCount += 1
+        let waiting = pending.count - pendingHead
+        if waiting > 0 && !live.isEmpty && waiting < min(minAdmission, maxRows - reservedRows)
+            && stepCount - pending[pendingHead].queuedAt <= maxAdmissionWait {
+            return  // wait for companions to encode with
+        }
         while pendingHead < pending.count {
             let s = pending[pendingHead]
             guard reservedRows + s.width <= maxRows, let slot = freeSlots.popLast() else { break }

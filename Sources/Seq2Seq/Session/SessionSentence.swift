@@ -15,6 +15,7 @@ final class SessionSentence {
     let perRow: Int  // candidates each row proposes: K + 1 for a beam, else 1
     let limit: Int  // max steps
     var slot = -1
+    var queuedAt = 0  // the session's step count when added
     var rowStart = 0
     var rows = 0
     var t = 0  // steps done
