@@ -214,6 +214,7 @@ public final class ModelWorker: @unchecked Sendable {
             }
             if stopping && incoming.isEmpty && session.isIdle {
                 stopped = true
+                thread = nil  // the thread's closure holds the worker: break the cycle so that both are freed
                 let waiters = stopWaiters
                 stopWaiters.removeAll()
                 condition.unlock()

@@ -157,10 +157,10 @@ struct ServerTests {
         try await server.stop()
 
         let timed = try await TestServer.start { c in
-            c.timeout = Load.sanitized ? 3 : 0.3  // a short request must still fit in it
+            c.timeout = Load.sanitized ? 3 : 1  // a short request must fit in it even on a loaded machine
             c.maxGeneratedLength = 16000
         }
-        let r = try timed.request("POST", "/v1/translate", "{\"text\": [\"24/11/2026\"], \"beam_size\": 4, \"min_length\": 16000, \"max_length\": 16000}")
+        let r = try timed.request("POST", "/v1/translate", "{\"text\": [\"24/11/2026\"], \"beam_size\": 8, \"min_length\": 16000, \"max_length\": 16000}")
         #expect(r.status == 504 && r.body.contains("deadline"), "\(r.status) \(r.body)")
         // The rows are free again: a short request is answered at once.
         let ok = try timed.request("POST", "/v1/translate", Self.body(["24/11/2026"]))

@@ -375,6 +375,10 @@ public final class DecodingSession {
             pendingHead += 1
         }
         guard !newcomers.isEmpty else { return }
+        // Forget the admitted (the queue would otherwise keep every admitted sentence, and its history, alive
+        // for as long as the queue never empties).
+        pending.removeSubrange(0..<pendingHead)
+        pendingHead = 0
         // Encode longest first (the encoder's requirement), then copy into the pool slots.
         newcomers.sort { $0.source.count != $1.source.count ? $0.source.count > $1.source.count : $0.id < $1.id }
         scratch.reset()
