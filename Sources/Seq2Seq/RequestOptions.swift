@@ -34,8 +34,30 @@ extension Requests {
         let object = try parseObject(line, allowed: Set(["source_ids", "source", "target_prefix"] + optionKeys))
         let source = try Self.source(object, model: model, text: sourceText)
         var options = defaults
+        let returnScores = try applyOptions(object, to: &options)
+        // A line that samples without a beam_size of its own samples (a beam of one).
+        if options.isSampling && object["beam_size"] == nil { options.beamSize = 1 }
+        try options.validate(for: model.config)
+        // A source longer than max_input_length is cut by the translator (with a warning): check what it keeps.
+        try model.validate(source: options.maxInputLength.map { Array(source.prefix($0)) } ?? source)
+        var prefix: [Int] = []
+        switch object["target_prefix"] {
+        case nil, .null?: break
+        case .string(let text)?: prefix = try targetText?(text) ?? model.targetIDs(for: text)
+        case let v?: prefix = try ids(v, key: "target_prefix")
+        }
+        return TranslateRequest(input: TranslationInput(source: source, targetPrefix: prefix), options: options,
+                                returnScores: returnScores)
+    }
+
+    /// Applies the decoding options of a JSON object (the keys of `optionKeys`, snake case, as on a `translate`
+    /// JSONL line; other keys are ignored) on top of `options`, and returns its `"return_scores"`, if given.
+    /// The options are not validated: call `DecodingOptions.validate(for:)` after.
+    ///
+    /// - Throws: `invalidInput` naming the key whose value has the wrong type.
+    public static func applyOptions(_ object: JSONValue, to options: inout DecodingOptions) throws -> Bool? {
+        guard case .object(let members) = object else { return nil }
         var returnScores: Bool?
-        guard case .object(let members) = object else { preconditionFailure("parseObject returns objects") }
         for (key, value) in members {
             func int() throws -> Int {
                 if case .int(let i) = value { return i }
@@ -86,18 +108,6 @@ extension Requests {
             default: break
             }
         }
-        // A line that samples without a beam_size of its own samples (a beam of one).
-        if options.isSampling && object["beam_size"] == nil { options.beamSize = 1 }
-        try options.validate(for: model.config)
-        // A source longer than max_input_length is cut by the translator (with a warning): check what it keeps.
-        try model.validate(source: options.maxInputLength.map { Array(source.prefix($0)) } ?? source)
-        var prefix: [Int] = []
-        switch object["target_prefix"] {
-        case nil, .null?: break
-        case .string(let text)?: prefix = try targetText?(text) ?? model.targetIDs(for: text)
-        case let v?: prefix = try ids(v, key: "target_prefix")
-        }
-        return TranslateRequest(input: TranslationInput(source: source, targetPrefix: prefix), options: options,
-                                returnScores: returnScores)
+        return returnScores
     }
 }

@@ -40,14 +40,6 @@ public struct APIError: Error, Sendable {
     var body: String { JSON.object([("error", JSON.string(message)), ("type", JSON.string(kind))]) }
 }
 
-/// A parsed `POST /v1/translate` body.
-struct TranslateRequest {
-    var model: String?
-    var sources: [[Int]]
-    var options: DecodingOptions
-    var attention: Bool
-}
-
 /// A parsed `POST /v1/score` body.
 struct ScoreRequest {
     var model: String?
@@ -57,8 +49,10 @@ struct ScoreRequest {
 
 /// Request parsing with messages that name the field; limits from the configuration.
 enum API {
-    static let translateKeys: Set<String> = ["text", "source_ids", "model", "beam_size", "n_best", "length_penalty",
-                                             "min_length", "max_length", "attention"]
+    /// The decoding options of `/v1/translate`: the CLI's JSONL keys (`Requests.optionKeys`), `target_prefix`
+    /// and `attention` (the CLI's `--attention`).
+    static let optionKeys: Set<String> = Set(Requests.optionKeys + ["target_prefix", "attention"])
+    static let translateKeys: Set<String> = Set(["text", "source_ids", "model"]).union(optionKeys)
     static let scoreKeys: Set<String> = ["text", "source_ids", "target", "target_ids", "model"]
 
     static func object(_ bytes: [UInt8], allowed: Set<String>) throws -> JSONValue {
@@ -131,7 +125,9 @@ enum API {
     }
 
     /// The sources of a request: `text` (tokenized by the model) or `source_ids`; checked against the limits.
-    static func sources(_ o: JSONValue, textKey: String, idsKey: String, text: ModelText, config: ServerConfiguration) throws -> [[Int]] {
+    /// With `maxInputLength`, longer sources are cut by the engine (with a warning): the limit applies to what it keeps.
+    static func sources(_ o: JSONValue, textKey: String, idsKey: String, text: ModelText, config: ServerConfiguration,
+                        maxInputLength: Int? = nil) throws -> [[Int]] {
         let count: Int
         switch (o[textKey], o[idsKey]) {
         case (.some(let v), nil):
@@ -146,14 +142,16 @@ enum API {
                 do { ids = try text.source.ids(for: s) } catch {
                     throw APIError.invalid("\"\(textKey)\"[\(i)]: \((error as? Seq2SeqError)?.message ?? "\(error)")")
                 }
-                try check(ids, key: textKey, index: i, model: text.model, config: config)
+                try check(ids, key: textKey, index: i, model: text.model, config: config, maxInputLength: maxInputLength)
                 return ids
             }
         case (nil, .some(let v)):
             if case .array(let a) = v { count = a.count } else { count = 0 }
             try checkCount(count, key: idsKey, config: config)
             let lists = try idLists(v, key: idsKey)
-            for (i, ids) in lists.enumerated() { try check(ids, key: idsKey, index: i, model: text.model, config: config) }
+            for (i, ids) in lists.enumerated() {
+                try check(ids, key: idsKey, index: i, model: text.model, config: config, maxInputLength: maxInputLength)
+            }
             return lists
         case (.some, .some): throw APIError.invalid("give either \"\(textKey)\" or \"\(idsKey)\", not both")
         case (nil, nil): throw APIError.invalid("missing \"\(textKey)\" (or \"\(idsKey)\")")
@@ -167,9 +165,10 @@ enum API {
         }
     }
 
-    static func check(_ ids: [Int], key: String, index i: Int, model: Seq2SeqModel, config: ServerConfiguration) throws {
+    static func check(_ ids: [Int], key: String, index i: Int, model: Seq2SeqModel, config: ServerConfiguration,
+                      maxInputLength: Int? = nil) throws {
         guard !ids.isEmpty else { throw APIError.invalid("\"\(key)\"[\(i)] is an empty source") }
-        guard ids.count <= config.maxSourceTokens else {
+        guard min(ids.count, maxInputLength ?? .max) <= config.maxSourceTokens else {
             throw APIError.limit("\"\(key)\"[\(i)] has \(ids.count) tokens, more than the limit of \(config.maxSourceTokens)")
         }
         let V = model.config.sourceVocabSize
@@ -178,45 +177,74 @@ enum API {
         }
     }
 
-    /// The decoding options of a request, with the model's defaults and the CLI's (beam 5), checked against
-    /// the server's limits (422) and the engine's rules (400).
-    static func options(_ o: JSONValue, model: Seq2SeqModel, config: ServerConfiguration) throws -> DecodingOptions {
+    /// The decoding options of a request (the CLI's JSONL keys, `attention`), with the model's defaults and the
+    /// CLI's (beam 5), checked against the server's limits (422) and the engine's rules (400); and whether
+    /// `return_scores` was asked.
+    static func options(_ o: JSONValue, model: Seq2SeqModel, config: ServerConfiguration) throws -> (DecodingOptions, Bool) {
         let d = model.config.decodingDefaults
-        let beam = try int(o, "beam_size") ?? d.beamSize ?? 5
-        let nBest = try int(o, "n_best") ?? 1
-        let maxLength = try int(o, "max_length")
-        let minLength = try int(o, "min_length") ?? d.minLength ?? 0
-        let lp = try double(o, "length_penalty") ?? 1.0
-        let attention = try bool(o, "attention") ?? false
+        var options = DecodingOptions(beamSize: d.beamSize ?? 5, minLength: d.minLength ?? 0)
+        let scores: Bool?
+        do { scores = try Requests.applyOptions(o, to: &options) } catch let e as Seq2SeqError { throw APIError.invalid(e.message) }
+        options.returnAttention = try bool(o, "attention") ?? false
+        // Sampling without a beam_size of its own samples (a beam of one), as on the CLI.
+        if options.isSampling && o["beam_size"] == nil { options.beamSize = 1 }
+        let beam = options.beamSize, nBest = options.nBest
         guard beam >= 1 else { throw APIError.invalid("\"beam_size\" must be at least 1, found \(beam)") }
         guard beam <= min(config.maxBeamSize, config.maxBatchRows) else {
             throw APIError.limit("\"beam_size\" \(beam) is more than the limit of \(min(config.maxBeamSize, config.maxBatchRows))")
         }
-        guard nBest >= 1 && nBest <= beam else { throw APIError.invalid("\"n_best\" must be between 1 and the beam size \(beam), found \(nBest)") }
-        if let m = maxLength {
-            guard m >= 1 else { throw APIError.invalid("\"max_length\" must be at least 1, found \(m)") }
+        if options.isSampling {
+            guard nBest <= config.maxBatchRows else {
+                throw APIError.limit("\"n_best\" \(nBest) (samples) is more than the limit of \(config.maxBatchRows) rows")
+            }
+        } else if nBest < 1 || nBest > beam {
+            throw APIError.invalid("\"n_best\" must be between 1 and the beam size \(beam), found \(nBest)")
+        }
+        for (key, value) in [("max_length", options.maxLength), ("min_length", options.minLength), ("max_length_b", options.maxLengthB)] {
+            guard let m = value else { continue }
             guard m <= config.maxGeneratedLength else {
-                throw APIError.limit("\"max_length\" \(m) is more than the limit of \(config.maxGeneratedLength)")
+                throw APIError.limit("\"\(key)\" \(m) is more than the limit of \(config.maxGeneratedLength)")
             }
         }
-        guard minLength >= 0 else { throw APIError.invalid("\"min_length\" must be at least 0, found \(minLength)") }
-        guard minLength <= config.maxGeneratedLength else {
-            throw APIError.limit("\"min_length\" \(minLength) is more than the limit of \(config.maxGeneratedLength)")
-        }
-        guard lp.isFinite else { throw APIError.invalid("\"length_penalty\" must be finite") }
-        let options = DecodingOptions(beamSize: beam, nBest: nBest, lengthPenalty: lp, maxLength: maxLength,
-                                      minLength: minLength, returnAttention: attention)
         do { try options.validate(for: model.config) } catch let e as Seq2SeqError {
             throw APIError.invalid("options: \(e.message)")
         }
-        return options
+        return (options, scores ?? false)
     }
 
-    /// Without `max_length`, the step limit is `2·S + 10`: it must stay within the server's limit too.
-    static func checkImplicitLength(_ sources: [[Int]], options: DecodingOptions, config: ServerConfiguration) throws {
-        guard options.maxLength == nil else { return }
-        if let longest = sources.map(\.count).max(), 2 * longest + 10 > config.maxGeneratedLength {
-            throw APIError.limit("a source of \(longest) tokens allows \(2 * longest + 10) generated tokens, more than the limit of \(config.maxGeneratedLength); give \"max_length\"")
+    /// The target prefixes of a request's `count` sentences: `"target_prefix"` as one text or one list of ids (for
+    /// every sentence), or a list of texts or of id lists (one per sentence); none when absent.
+    static func prefixes(_ o: JSONValue, count: Int, text: ModelText) throws -> [[Int]] {
+        let key = "target_prefix"
+        func ids(_ s: String, _ what: String) throws -> [Int] {
+            do { return try text.targetIDs(for: s) } catch {
+                throw APIError.invalid("\(what): \((error as? Seq2SeqError)?.message ?? "\(error)")")
+            }
+        }
+        switch o[key] {
+        case nil, .some(.null): return [[Int]](repeating: [], count: count)
+        case .some(.string(let s)): return [[Int]](repeating: try ids(s, "\"\(key)\""), count: count)
+        case .some(.array(let items)) where items.allSatisfy({ if case .int = $0 { true } else { false } }) && !items.isEmpty:
+            return [[Int]](repeating: try idLists(.array([.array(items)]), key: key)[0], count: count)
+        case .some(.array(let items)):
+            guard items.count == count else {
+                throw APIError.invalid("\"\(key)\" holds \(items.count) prefixes for \(count) sentences (give one, or one per sentence)")
+            }
+            return try items.enumerated().map { i, item in
+                if case .string(let s) = item { return try ids(s, "\"\(key)\"[\(i)]") }
+                return try idLists(.array([item]), key: key)[0]
+            }
+        case .some(let v): throw APIError.invalid("\"\(key)\" must be a string, an array of ids, or one of either per sentence; found \(v.kindName)")
+        }
+    }
+
+    /// Without `max_length`, the step limit is `⌊max_length_a · S⌋ + max_length_b` (`2·S + 10` by default, S the
+    /// source as encoded, cut to `max_input_length`): it must stay within the server's limit too.
+    static func checkImplicitLength(_ sources: [[Int]], options: DecodingOptions, model: Seq2SeqModel, config: ServerConfiguration) throws {
+        guard options.maxLength == nil, let longest = sources.map({ min($0.count, options.maxInputLength ?? .max) }).max() else { return }
+        let steps = options.maxSteps(sourceLength: longest + (model.config.sourceAppendEOS ? 1 : 0))
+        if steps > config.maxGeneratedLength {
+            throw APIError.limit("a source of \(longest) tokens allows \(steps) generated tokens (max_length_a · S + max_length_b), more than the limit of \(config.maxGeneratedLength); give \"max_length\"")
         }
     }
 }
@@ -238,24 +266,27 @@ enum JSON {
     }
 
     /// The CLI's JSONL fields of a hypothesis (`ids`, `tokens`, `log_prob`, `score`, `attention`), plus `text`.
-    static func hypothesis(_ h: Hypothesis, text: ModelText, attention: Bool) -> [(String, String)] {
+    static func hypothesis(_ h: Hypothesis, text: ModelText, attention: Bool, scores: Bool = false) -> [(String, String)] {
         var m: [(String, String)] = [("ids", ints(h.ids))]
         if let tokens = h.tokens { m.append(("tokens", strings(tokens))) }
         m.append(("text", string((try? text.detokenize(h.ids)) ?? text.model.detokenize(h.ids))))
         m.append(("log_prob", number(h.logProb)))
         m.append(("score", number(h.score)))
+        if scores { m.append(("token_log_probs", floats(h.tokenLogProbs))) }
         if attention {
             m.append(("attention", h.attention.map { "[" + $0.map(floats).joined(separator: ",") + "]" } ?? "null"))
         }
         return m
     }
 
-    /// One result line of `/v1/translate`: the best hypothesis's fields, and `n_best` when more than one was asked.
-    static func translation(_ t: Translation, nBest: Int, text: ModelText, attention: Bool) -> String {
-        var members = hypothesis(t.best, text: text, attention: attention)
+    /// One result line of `/v1/translate`: the best hypothesis's fields, `n_best` when more than one was asked,
+    /// and `warnings` when there are any (the CLI's JSONL line).
+    static func translation(_ t: Translation, nBest: Int, text: ModelText, attention: Bool, scores: Bool) -> String {
+        var members = hypothesis(t.best, text: text, attention: attention, scores: scores)
         if nBest > 1 {
-            members.append(("n_best", array(t.hypotheses.map { object(hypothesis($0, text: text, attention: attention)) })))
+            members.append(("n_best", array(t.hypotheses.map { object(hypothesis($0, text: text, attention: attention, scores: scores)) })))
         }
+        if !t.warnings.isEmpty { members.append(("warnings", strings(t.warnings))) }
         return object(members)
     }
 }

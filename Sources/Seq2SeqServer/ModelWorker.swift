@@ -49,7 +49,7 @@ public final class ModelWorker: @unchecked Sendable {
     /// A request in flight.
     final class Job: @unchecked Sendable {
         enum Work {
-            case translate([[Int]], DecodingOptions)
+            case translate([TranslationInput], DecodingOptions)
             case score([[Int]], [[Int]])
         }
         let work: Work
@@ -84,9 +84,14 @@ public final class ModelWorker: @unchecked Sendable {
     /// Starts the engine thread and warms it up (one sentence through the session); returns when ready.
     public func start() async throws {
         let session = try DecodingSession(model: model, maxRows: configuration.maxBatchRows,
-                                          maxSourceLength: configuration.maxSourceTokens + (model.config.sourceAppendEOS ? 1 : 0))
+                                          maxSourceLength: configuration.maxSourceTokens + (model.config.sourceAppendEOS ? 1 : 0),
+                                          batchInvariant: configuration.batchInvariant)
+        // Encode newcomers in groups (the encoder's cost is per position, whatever the group's size): up to a
+        // quarter of the rows, waiting at most a few steps.
+        session.minAdmission = max(1, configuration.maxBatchRows / 4)
+        session.maxAdmissionWait = configuration.admissionWait
         self.session = session
-        self.translator = Translator(model: model, maxBatchSize: configuration.maxBatchRows)
+        self.translator = Translator(model: model, maxBatchSize: configuration.maxBatchRows, batchInvariant: configuration.batchInvariant)
         let t = Thread { [self] in self.loop() }
         t.name = "seq2seq-engine-\(name)"
         t.stackSize = 8 << 20
@@ -94,7 +99,7 @@ public final class ModelWorker: @unchecked Sendable {
         t.start()
         // Warm-up: one sentence of a few tokens, through the same path as requests.
         let id = min(model.config.sourceVocabSize - 1, 4)
-        _ = try await translate([[id, id, id]], options: DecodingOptions(maxLength: 4), timeout: 60)
+        _ = try await translate([TranslationInput(source: [id, id, id])], options: DecodingOptions(maxLength: 4), timeout: 60)
         setReady()
     }
 
@@ -134,8 +139,9 @@ public final class ModelWorker: @unchecked Sendable {
         }
     }
 
-    /// Translates `sources` (validated ids) with `options`; throws `WorkerError`.
-    public func translate(_ sources: [[Int]], options: DecodingOptions, timeout: Double) async throws -> [Translation] {
+    /// Translates `inputs` (validated source ids, target prefixes, positions in the request) with `options`;
+    /// throws `WorkerError`.
+    public func translate(_ sources: [TranslationInput], options: DecodingOptions, timeout: Double) async throws -> [Translation] {
         guard case .translations(let t) = try await submit(.translate(sources, options), sentences: sources.count, timeout: timeout) else {
             throw WorkerError.invalid("internal: wrong result kind")
         }
@@ -200,6 +206,7 @@ public final class ModelWorker: @unchecked Sendable {
     // MARK: The engine thread
 
     private func loop() {
+        var waited = false
         while true {
             condition.lock()
             while incoming.isEmpty && cancellations.isEmpty && session.isIdle && !stopping {
@@ -207,6 +214,7 @@ public final class ModelWorker: @unchecked Sendable {
             }
             if stopping && incoming.isEmpty && session.isIdle {
                 stopped = true
+                thread = nil  // the thread's closure holds the worker: break the cycle so that both are freed
                 let waiters = stopWaiters
                 stopWaiters.removeAll()
                 condition.unlock()
@@ -267,6 +275,17 @@ public final class ModelWorker: @unchecked Sendable {
                 for job in live.values where job.deadline <= now { drop(job, .timeout(seconds: configuration.timeout)) }
             }
             guard !session.isIdle else { continue }
+            // Fill window: work arrived but the step would be small; give more requests a moment to join it
+            // (once per step; the wait ends as soon as another request arrives).
+            if configuration.batchWindow > 0 && !newJobs.isEmpty && !waited
+                && session.liveRows + session.pendingSentences < configuration.maxBatchRows / 2 {
+                waited = true
+                condition.lock()
+                if incoming.isEmpty && !stopping { _ = condition.wait(until: Date(timeIntervalSinceNow: configuration.batchWindow)) }
+                condition.unlock()
+                continue
+            }
+            waited = false
             let pendingBefore = session.pendingSentences
             let completed = session.step()
             let admitted = pendingBefore - session.pendingSentences

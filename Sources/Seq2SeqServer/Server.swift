@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import Seq2Seq
 import Seq2SeqText
 import ServiceLifecycle
@@ -44,7 +45,7 @@ public enum Seq2SeqHTTPServer {
     /// Loads nothing: builds the Hummingbird application over workers that are already started and warm.
     /// `onListening` receives the bound port.
     public static func makeApplication(workers: [ModelWorker], configuration: ServerConfiguration, metrics: ServerMetrics,
-                                       state: ServerState, logger: Logger,
+                                       state: ServerState, logger: Logger, eventLoopGroup: EventLoopGroupProvider = .singleton,
                                        onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router(context: BasicRequestContext.self)
         let handlers = Handlers(workers: workers, configuration: configuration, metrics: metrics, state: state)
@@ -68,6 +69,7 @@ public enum Seq2SeqHTTPServer {
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "seq2seq-server"),
             services: [EngineService(workers: workers)],
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
+            eventLoopGroupProvider: eventLoopGroup,
             logger: logger
         )
     }
@@ -85,7 +87,10 @@ public enum Seq2SeqHTTPServer {
         }
         let state = ServerState()
         let host = configuration.host
-        let app = makeApplication(workers: workers, configuration: configuration, metrics: metrics, state: state, logger: logger) { port in
+        // Few event loop threads: on a small machine the engine thread (and its row workers) need the cores more.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: configuration.ioThreads)
+        let app = makeApplication(workers: workers, configuration: configuration, metrics: metrics, state: state, logger: logger,
+                                  eventLoopGroup: .shared(loops)) { port in
             let line = "listening on http://\(host.contains(":") ? "[\(host)]" : host):\(port)\n"
             FileHandle.standardOutput.write(line.data(using: .utf8)!)
         }
@@ -94,7 +99,11 @@ public enum Seq2SeqHTTPServer {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGrace * 1000))
-        try await ServiceGroup(configuration: group).run()
+        do { try await ServiceGroup(configuration: group).run() } catch {
+            try? await loops.shutdownGracefully()
+            throw error
+        }
+        try? await loops.shutdownGracefully()
     }
 }
 
@@ -124,7 +133,8 @@ struct Handlers: Sendable {
                 ("cell", JSON.string(c.cell.rawValue)), ("attention", JSON.string(c.attention.rawValue)),
                 ("source_vocab_size", "\(c.sourceVocabSize)"), ("target_vocab_size", "\(c.targetVocabSize)"),
                 ("hidden_size", "\(c.hiddenSize)"), ("encoder_layers", "\(c.encoderLayers)"), ("decoder_layers", "\(c.decoderLayers)"),
-                ("parameters", "\(w.model.weightBytes / 4)"), ("compute_type", JSON.string("float32")),
+                ("parameters", "\(w.model.weightBytes / 4)"), ("compute_type", JSON.string(configuration.computeType.rawValue)),
+                ("batch_invariant", configuration.batchInvariant ? "true" : "false"),
                 ("max_batch_rows", "\(configuration.maxBatchRows)"), ("ready", w.isReady ? "true" : "false"),
             ])
         }
@@ -206,11 +216,15 @@ struct Handlers: Sendable {
     func translate(_ bytes: [UInt8]) async throws -> Response {
         let o = try API.object(bytes, allowed: API.translateKeys)
         let w = try worker(try API.modelName(o))
-        let options = try API.options(o, model: w.model, config: configuration)
-        let sources = try API.sources(o, textKey: "text", idsKey: "source_ids", text: w.text, config: configuration)
-        try API.checkImplicitLength(sources, options: options, config: configuration)
-        let out = try await w.translate(sources, options: options, timeout: configuration.timeout)
-        let results = out.map { JSON.translation($0, nBest: options.nBest, text: w.text, attention: options.returnAttention) }
+        let (options, scores) = try API.options(o, model: w.model, config: configuration)
+        let sources = try API.sources(o, textKey: "text", idsKey: "source_ids", text: w.text, config: configuration,
+                                      maxInputLength: options.maxInputLength)
+        try API.checkImplicitLength(sources, options: options, model: w.model, config: configuration)
+        let prefixes = try API.prefixes(o, count: sources.count, text: w.text)
+        // Sentence i is at position i of the request: it seeds its random streams, as on the CLI.
+        let inputs = sources.indices.map { TranslationInput(source: sources[$0], targetPrefix: prefixes[$0], index: $0) }
+        let out = try await w.translate(inputs, options: options, timeout: configuration.timeout)
+        let results = out.map { JSON.translation($0, nBest: options.nBest, text: w.text, attention: options.returnAttention, scores: scores) }
         return Self.json(.ok, JSON.object([("model", JSON.string(w.name)), ("results", JSON.array(results))]))
     }
 
@@ -272,9 +286,9 @@ struct Handlers: Sendable {
         let w = try worker(modelName)
         let o = JSONValue.object([("src", .array(srcs.map { .string($0) }))])
         let sources = try API.sources(o, textKey: "src", idsKey: "source_ids", text: w.text, config: configuration)
-        let options = try API.options(.object([]), model: w.model, config: configuration)
-        try API.checkImplicitLength(sources, options: options, config: configuration)
-        let out = try await w.translate(sources, options: options, timeout: configuration.timeout)
+        let (options, _) = try API.options(.object([]), model: w.model, config: configuration)
+        try API.checkImplicitLength(sources, options: options, model: w.model, config: configuration)
+        let out = try await w.translate(sources.map { TranslationInput(source: $0) }, options: options, timeout: configuration.timeout)
         let list = zip(srcs, out).map { src, t in
             JSON.object([("src", JSON.string(src)), ("tgt", JSON.string((try? w.text.detokenize(t.best.ids)) ?? w.model.detokenize(t.best.ids))),
                          ("n_best", "1"), ("pred_score", JSON.number(t.best.score))])

@@ -1,3 +1,5 @@
+import Seq2Seq
+
 /// The server's settings: where it listens, how much it batches, and the limits it enforces.
 public struct ServerConfiguration: Sendable {
     /// Address to bind (loopback by default).
@@ -25,6 +27,21 @@ public struct ServerConfiguration: Sendable {
     /// Whether a client that closes its connection cancels its request (the connection is then not reused
     /// after the response: Hummingbird closes it).
     public var cancelOnDisconnect = true
+
+    /// Whether sessions run in batch-invariant mode (`--batch-invariant`, the default): a sentence's result is
+    /// then bit for bit what it gets alone, whatever else shares the decoder steps.
+    public var batchInvariant = true
+    /// The weights' compute type the models were loaded with (`--compute-type`; reported by `/v1/models`).
+    public var computeType: ComputeType = .float32
+
+    /// Seconds the engine thread may wait for more requests before a step that would use less than half the
+    /// rows, when requests are arriving (`--batch-window-ms`; 0 = never wait).
+    public var batchWindow = 0.0
+    /// Decoder steps a queued sentence may wait for companions to be encoded with (`--admission-wait`; 0 encodes
+    /// newcomers at every step).
+    public var admissionWait = 4
+    /// Event loop (I/O) threads (`--io-threads`).
+    public var ioThreads = 1
 
     public init() {}
 }

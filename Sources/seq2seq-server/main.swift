@@ -5,6 +5,8 @@ import Seq2Seq
 import Seq2SeqServer
 import Seq2SeqText
 
+extension ComputeType: ExpressibleByArgument {}
+
 /// `seq2seq-server`: translation over HTTP with step-level continuous batching (docs/server.md).
 @main
 struct ServerCommand: AsyncParsableCommand {
@@ -24,6 +26,15 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "OpenBLAS and row-parallel threads.")
     var threads: Int?
+
+    @Option(name: .long, help: "Milliseconds the engine may wait for more requests before a step using less than half the rows (0: never).")
+    var batchWindowMs = 0.0
+
+    @Option(name: .long, help: "Decoder steps a queued sentence may wait for others to be encoded with (0: encode newcomers at every step).")
+    var admissionWait = 4
+
+    @Option(name: .long, help: "Event loop (network I/O) threads.")
+    var ioThreads = 1
 
     @Option(name: .long, help: "Hypothesis rows decoded together per model (1 turns cross-request batching off).")
     var maxBatch = 64
@@ -55,11 +66,17 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not cancel a request when its client disconnects (keeps connections reusable; deadlines still apply).")
     var noDisconnectCancel = false
 
-    @Option(name: .long, help: "Weights compute type (float32 for now).")
-    var computeType = "float32"
+    @Option(name: .long, help: "Weights in float32 (default), float16, bfloat16 or int8 (per-row scales); activations stay float32.")
+    var computeType: ComputeType = .float32
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Bit-for-bit the same result for a sentence alone or among any others (default on).")
+    var batchInvariant = true
 
     func validate() throws {
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
+        if !(batchWindowMs >= 0 && batchWindowMs <= 1000) { throw ValidationError("--batch-window-ms must be between 0 and 1000") }
+        if admissionWait < 0 || admissionWait > 1000 { throw ValidationError("--admission-wait must be between 0 and 1000") }
+        if ioThreads < 1 { throw ValidationError("--io-threads must be at least 1") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
         if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
@@ -72,9 +89,6 @@ struct ServerCommand: AsyncParsableCommand {
         if maxSourceTokens > DecodingOptions.maxSourceLength - 1 {
             throw ValidationError("--max-source-tokens must be at most \(DecodingOptions.maxSourceLength - 1)")
         }
-        if computeType != "float32" && computeType != "default" {
-            throw ValidationError("--compute-type \(computeType) is not supported yet (float32)")
-        }
     }
 
     func run() async throws {
@@ -85,7 +99,7 @@ struct ServerCommand: AsyncParsableCommand {
         var models: [(name: String, model: Seq2SeqModel, text: ModelText)] = []
         do {
             if model.isEmpty {
-                let m = try Seq2SeqModel.embeddedDateModel()
+                let m = try Seq2SeqModel.embeddedDateModel(computeType: computeType)
                 models.append(("dates", m, try ModelText(model: m)))
             }
             for spec in model {
@@ -97,7 +111,7 @@ struct ServerCommand: AsyncParsableCommand {
                     name = URL(fileURLWithPath: spec).standardizedFileURL.lastPathComponent
                 }
                 if models.contains(where: { $0.name == name }) { throw ValidationError("two models are named \(name)") }
-                let m = try Seq2SeqModel(directory: dir)
+                let m = try Seq2SeqModel(directory: dir, computeType: computeType)
                 models.append((name, m, try ModelText(model: m)))
             }
         } catch let e as Seq2SeqError {
@@ -117,6 +131,11 @@ struct ServerCommand: AsyncParsableCommand {
         c.shutdownGrace = shutdownGrace
         c.maxGeneratedLength = maxGeneratedLength
         c.cancelOnDisconnect = !noDisconnectCancel
+        c.batchInvariant = batchInvariant
+        c.ioThreads = ioThreads
+        c.admissionWait = admissionWait
+        c.batchWindow = batchWindowMs / 1000
+        c.computeType = computeType
         try await Seq2SeqHTTPServer.run(models: models, configuration: c, logger: logger)
     }
 }

@@ -27,7 +27,8 @@ final class TestServer: @unchecked Sendable {
         return (m, try! ModelText(model: m))
     }()
 
-    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }, names: [String] = ["dates"]) async throws -> TestServer {
+    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }, names: [String] = ["dates"],
+                      model: (Seq2SeqModel, ModelText) = dates) async throws -> TestServer {
         var c = ServerConfiguration()
         c.port = 0
         c.timeout = 20
@@ -38,7 +39,7 @@ final class TestServer: @unchecked Sendable {
         let metrics = ServerMetrics()
         var workers: [ModelWorker] = []
         for name in names {
-            let w = ModelWorker(name: name, model: dates.0, text: dates.1, configuration: c, metrics: metrics)
+            let w = ModelWorker(name: name, model: model.0, text: model.1, configuration: c, metrics: metrics)
             try await w.start()
             workers.append(w)
         }
@@ -204,4 +205,13 @@ var serverPath: String? {
         dir = dir.deletingLastPathComponent()
     }
     return nil
+}
+
+/// How much load a test sends: less under the sanitizers (scripts/test-sanitizers.sh sets SEQ2SEQ_SANITIZER),
+/// where every request costs several times more; the same paths run either way.
+enum Load {
+    static let sanitized = ProcessInfo.processInfo.environment["SEQ2SEQ_SANITIZER"] != nil
+
+    /// `normal`, or `sanitized` under the sanitizers.
+    static func count(_ normal: Int, sanitized small: Int) -> Int { sanitized ? small : normal }
 }

@@ -38,10 +38,27 @@ struct History {
         logProb[k] = lp
     }
 
-    /// Stores the attention rows `alpha` (R, ≥ Smax) of step `t`.
-    @inline(__always) func recordAttention(step t: Int, alpha: MatrixView, rows R: Int) {
+    /// Stores the attention rows `alpha[first ..< first + R]` (each ≥ Smax long) of step `t` as its rows `0 ..< R`.
+    @inline(__always) func recordAttention(step t: Int, alpha: MatrixView, rows R: Int, first: Int = 0) {
         guard let att = attention else { return }
-        for r in 0..<R { (att + ((t - 1) * rows + r) * maxLength).update(from: alpha.row(r), count: maxLength) }
+        for r in 0..<R { (att + ((t - 1) * rows + r) * maxLength).update(from: alpha.row(first + r), count: maxLength) }
+    }
+
+    /// A sentence's n-best list from its finished hypotheses: ranked by score (`options.score`; ties: lower sample
+    /// index, then the earlier finished), the best `nBest` rebuilt by `backtrack`. Tokens are not attached.
+    func hypotheses(_ finished: [Finished], options: DecodingOptions, sourceLength: Int) -> [Hypothesis] {
+        let ranked = finished.map { f -> (Finished, Double) in
+            (f, options.score(logProb: f.logProb, length: f.step))  // length: tokens generated, eos included
+        }.enumerated().sorted { a, b in
+            if a.element.1 != b.element.1 { return a.element.1 > b.element.1 }
+            if a.element.0.sample != b.element.0.sample { return a.element.0.sample < b.element.0.sample }
+            return a.offset < b.offset
+        }.map(\.element)
+        return ranked.prefix(options.nBest).map { (f, normalized) -> Hypothesis in
+            let (ids, lps, att) = backtrack(f, sourceLength: sourceLength)
+            return Hypothesis(ids: ids, tokens: nil, logProb: f.logProb, score: normalized, endedWithEOS: f.endedWithEOS,
+                              tokenLogProbs: lps, attention: att)
+        }
     }
 
     /// The hypothesis `f` as ids, step log-probabilities and attention rows (each `length` long).
@@ -217,20 +234,7 @@ extension Engine {
         }
 
         return (0..<N).map { n in
-            let ranked = finished[n].map { f -> (Finished, Double) in
-                (f, options.score(logProb: f.logProb, length: f.step))  // length: tokens generated, eos included
-            }.enumerated().sorted { a, b in
-                if a.element.1 != b.element.1 { return a.element.1 > b.element.1 }
-                if a.element.0.sample != b.element.0.sample { return a.element.0.sample < b.element.0.sample }
-                return a.offset < b.offset
-            }.map(\.element)
-            let hyps = ranked.prefix(options.nBest).map { (f, normalized) -> Hypothesis in
-                let (ids, lps, att) = history.backtrack(f, sourceLength: sources[n].count)
-                return Hypothesis(ids: ids, tokens: nil, logProb: f.logProb, score: normalized,
-                                  endedWithEOS: f.endedWithEOS, tokenLogProbs: lps,
-                                  attention: att)
-            }
-            return Translation(hypotheses: hyps)
+            Translation(hypotheses: history.hypotheses(finished[n], options: options, sourceLength: sources[n].count))
         }
     }
 

@@ -6,10 +6,12 @@
 /// decoder step over every live row, applies each sentence's search rule to its own rows, and returns the
 /// sentences that finished. `cancel` drops a sentence (queued or live) before the next step.
 ///
-/// Each sentence's result is what `Translator.translate` of it alone gives: the same search rules (MODEL.md
-/// "Decoding", the code of `Engine.search` applied per sentence), over the same per-row arithmetic. Rows
-/// share matrix products with whatever else is live, so with kernels whose per-row results depend on the
-/// number of rows the scores agree within float tolerance rather than bit for bit.
+/// Each sentence's result is what `Translator.translate` of it alone gives: the same search rules and decoding
+/// options (MODEL.md "Decoding" and "Decoding options": greedy, beam, sampling with a seed, target prefixes,
+/// repetition controls, length penalties and limits), with the same per-row code. In batch-invariant mode
+/// (`batchInvariant: true`) the results are bit for bit those of `Translator(model:batchInvariant: true)` of
+/// the sentence alone, whatever else is live; otherwise rows share products whose per-row results may depend on
+/// the number of rows, and the scores agree within float tolerance.
 ///
 /// Memory: the pool (encoder memory of `maxRows` sources of up to `maxSourceLength` tokens, the decoder
 /// state of `maxRows` rows) is allocated once, at `init`; encoding newcomers reuses one scratch arena.
@@ -37,10 +39,12 @@ public final class DecodingSession {
 
     /// The model decoded.
     public let model: Seq2SeqModel
-    /// Hypothesis rows decoded together at most; a beam-K sentence takes K rows for its whole life.
+    /// Hypothesis rows decoded together at most; a beam-K sentence (or one drawing K samples) takes K rows for its whole life.
     public let maxRows: Int
     /// The longest source (tokens the encoder reads, `eos` included when the model appends one) accepted.
     public let maxSourceLength: Int
+    /// Whether every product runs in batch-invariant mode (see `Translator.batchInvariant`).
+    public let batchInvariant: Bool
 
     private let engine: Engine
     private let poolArena = Arena()
@@ -52,7 +56,7 @@ public final class DecodingSession {
     private var pending: [SessionSentence] = []  // FIFO of added, not yet admitted
     private var pendingHead = 0
     private var live: [SessionSentence] = []  // row order: sentence i owns rows rowStart ..< rowStart + rows
-    private var reservedRows = 0  // Σ beam sizes of the live sentences
+    private var reservedRows = 0  // Σ rows reserved by the live sentences (beams, samples)
     private var nextID = 0
 
     // Per-row buffers (maxRows), reused every step.
@@ -61,14 +65,24 @@ public final class DecodingSession {
     private let nextToken: UnsafeMutablePointer<Int>
     private let parents: UnsafeMutablePointer<Int>
     private let lse: UnsafeMutablePointer<Float>
-    private let rowBeam: UnsafeMutablePointer<Int>
-    private let rowSkip: UnsafeMutablePointer<Int>
+    private let rowOwner: UnsafeMutablePointer<Int>  // (maxRows): the live sentence of each row
+    private let rowLocal: UnsafeMutablePointer<Int>  // (maxRows): its row within the sentence
+    private let localParents: UnsafeMutablePointer<Int>  // (maxRows): parents within each sentence
+    private let statistics: UnsafeMutablePointer<RowStatistics>  // (maxRows): per live sentence
     private let topValue: UnsafeMutablePointer<Float>  // (maxRows, maxRows + 1)
     private let topToken: UnsafeMutablePointer<Int>  // (maxRows, maxRows + 1)
     private let topFound: UnsafeMutablePointer<Int>
     private let candidates: UnsafeMutablePointer<Candidate>  // (maxRows · (maxRows + 1))
-    private let suppressed: UnsafeMutablePointer<Int>
     private var newcomers: [SessionSentence] = []
+
+    /// Encoding admits newcomers together: the encoder runs once per source position over the whole group,
+    /// so encoding a few sentences at every step costs nearly as much as encoding many at once. While other
+    /// sentences are live, queued ones wait (at most `maxAdmissionWait` steps) until this many are queued or
+    /// as many as the free rows allow. 1 (the default) admits at every step.
+    public var minAdmission = 1
+    /// Steps a queued sentence may wait for `minAdmission` companions while other sentences are live.
+    public var maxAdmissionWait = 0
+    private var stepCount = 0
 
     /// Rows decoded at the last step.
     public private(set) var lastStepRows = 0
@@ -86,7 +100,11 @@ public final class DecodingSession {
     public var isIdle: Bool { live.isEmpty && pendingHead == pending.count }
 
     /// A session over `model` with `maxRows` rows (≥ 1) and sources of up to `maxSourceLength` tokens.
-    public init(model: Seq2SeqModel, maxRows: Int = 64, maxSourceLength: Int = 256) throws {
+    ///
+    /// `batchInvariant` makes every sentence's result the same bits as `Translator(model:batchInvariant: true)`
+    /// gives it alone, whatever shares the step (at some cost in speed on large steps).
+    public init(model: Seq2SeqModel, maxRows: Int = 64, maxSourceLength: Int = 256,
+                batchInvariant: Bool = Translator.batchInvariantByDefault) throws {
         guard maxRows >= 1 else { throw Seq2SeqError.invalidOptions("max rows must be at least 1, found \(maxRows)") }
         guard maxSourceLength >= 1 && maxSourceLength <= DecodingOptions.maxSourceLength else {
             throw Seq2SeqError.invalidOptions("max source length must be between 1 and \(DecodingOptions.maxSourceLength), found \(maxSourceLength)")
@@ -94,6 +112,7 @@ public final class DecodingSession {
         self.model = model
         self.maxRows = maxRows
         self.maxSourceLength = maxSourceLength
+        self.batchInvariant = batchInvariant
         engine = Engine(config: model.config, weights: model.weights)
         BLASThreads.configure()
         let c = model.config
@@ -108,37 +127,51 @@ public final class DecodingSession {
         nextToken = a.array(R, of: 0)
         parents = a.array(R, of: 0)
         lse = a.array(R, of: Float(0))
-        rowBeam = a.array(R, of: 1)
-        rowSkip = a.array(R, of: -1)
+        rowOwner = a.array(R, of: 0)
+        rowLocal = a.array(R, of: 0)
+        localParents = a.array(R, of: 0)
         topValue = a.array(R * (R + 1), of: Float(0))
         topToken = a.array(R * (R + 1), of: 0)
         topFound = a.array(R, of: 0)
         candidates = a.array(R * (R + 1), of: Candidate(value: 0, row: 0, token: 0, logProb: 0))
-        suppressed = a.array(max(c.suppressIDs.count, 1), of: 0)
-        for (i, id) in c.suppressIDs.enumerated() { suppressed[i] = id }
+        statistics = UnsafeMutablePointer<RowStatistics>.allocate(capacity: R)
         live.reserveCapacity(R)
         lastAdmitted.reserveCapacity(R)
         newcomers.reserveCapacity(R)
         pending.reserveCapacity(R)
     }
 
+    deinit { statistics.deallocate() }
+
     /// Queues a source (token ids, as the caller gives them: the model's `source_append_eos` is applied here)
-    /// with its options; returns its id. It joins the decode at a later `step()` once its beam fits.
+    /// with its options; returns its id. It joins the decode at a later `step()` once its rows fit.
     ///
-    /// - Throws: `invalidOptions` for out-of-range options or a beam larger than `maxRows`; `invalidInput` for
-    ///   an empty source, an id out of range or a source longer than `maxSourceLength`.
+    /// - Throws: as `add(_:options:)` with an input.
     @discardableResult
     public func add(_ source: [Int], options: DecodingOptions = .greedy) throws -> Int {
+        try add(TranslationInput(source: source), options: options)
+    }
+
+    /// Queues an input (source ids, an optional target prefix, and its position in its request, which seeds its
+    /// random streams when sampling; nil is 0) with its options; returns its id. Its result is what
+    /// `Translator.translate(inputs: [input], options:)` gives (warnings included).
+    ///
+    /// - Throws: `invalidOptions` for out-of-range options or more rows (beam or samples) than `maxRows`;
+    ///   `invalidInput` for an empty source, an id out of range, a source longer than `maxSourceLength` or a
+    ///   bad target prefix.
+    @discardableResult
+    public func add(_ input: TranslationInput, options: DecodingOptions = .greedy) throws -> Int {
         try options.validate(for: model.config)
-        guard options.beamSize <= maxRows else {
-            throw Seq2SeqError.invalidOptions("beam size \(options.beamSize) exceeds the session's \(maxRows) rows")
+        guard options.rowsPerSentence <= maxRows else {
+            let what = options.isSampling ? "n_best \(options.nBest) (samples)" : "beam size \(options.beamSize)"
+            throw Seq2SeqError.invalidOptions("\(what) exceeds the session's \(maxRows) rows")
         }
-        try model.validate(source: source)
-        let ids = model.encoderInputs([source])[0]
-        guard ids.count <= maxSourceLength else {
-            throw Seq2SeqError.invalidInput("source of \(ids.count) tokens exceeds the session's limit of \(maxSourceLength)")
+        var prepared = try model.prepare([input], options: options)[0]
+        prepared.index = input.index ?? 0
+        guard prepared.source.count <= maxSourceLength else {
+            throw Seq2SeqError.invalidInput("source of \(prepared.source.count) tokens exceeds the session's limit of \(maxSourceLength)")
         }
-        let bytes = Translator.workspaceEstimate(config: model.config, options: options, sentences: 1, sourceLength: ids.count)
+        let bytes = Translator.workspaceEstimate(config: model.config, options: options, sentences: 1, sourceLength: prepared.source.count)
         guard bytes <= Translator.workspaceLimit else {
             throw Seq2SeqError.invalidOptions("this sentence needs about \(bytes >> 20) MiB of working memory, more than the limit of \(Translator.workspaceLimit >> 20) MiB")
         }
@@ -148,7 +181,9 @@ public final class DecodingSession {
             pending.removeAll(keepingCapacity: true)
             pendingHead = 0
         }
-        pending.append(SessionSentence(id: id, source: ids, options: options))
+        let sentence = SessionSentence(id: id, input: prepared, options: options)
+        sentence.queuedAt = stepCount
+        pending.append(sentence)
         return id
     }
 
@@ -166,9 +201,13 @@ public final class DecodingSession {
         return false
     }
 
-    /// One step: retire cancelled sentences, admit queued ones whose beams fit, run the decoder over every
+    /// One step: retire cancelled sentences, admit queued ones whose rows fit, run the decoder over every
     /// live row, and return the sentences that finished at this step.
     public func step() -> [Completed] {
+        ProductPolicy.$batchInvariant.withValue(batchInvariant) { runStep() }
+    }
+
+    private func runStep() -> [Completed] {
         retireCancelled()
         admit()
         let R = live.last.map { $0.rowStart + $0.rows } ?? 0
@@ -178,17 +217,18 @@ public final class DecodingSession {
         let V = c.targetVocabSize, eos = c.specialTokens.eos
         engine.step(&state, rows: R, encoded: pool)
 
-        // Per row: its beam and whether eos may be chosen yet (min_length), then lse and the best tokens.
+        // Per sentence: its controls for this step and its rows' statistics (the search's own per-row code).
         let stride = maxRows + 1
-        for s in live {
-            for r in s.rowStart..<(s.rowStart + s.rows) {
-                rowBeam[r] = s.beam
-                rowSkip[r] = s.t >= s.options.minLength ? -1 : eos
+        for (i, s) in live.enumerated() {
+            s.t += 1
+            (statistics + i).initialize(to: s.statistics(logits: state.logits, vocabulary: V, eos: eos, lse: lse, topValue: topValue,
+                                                         topToken: topToken, topFound: topFound, stride: stride))
+            for j in 0..<s.rows {
+                rowOwner[s.rowStart + j] = i
+                rowLocal[s.rowStart + j] = j
             }
         }
-        var rows = SessionRowStatistics(logits: state.logits, vocabulary: V, beam: rowBeam, skip: rowSkip, stride: stride,
-                                        suppressed: suppressed, suppressedCount: c.suppressIDs.count, lse: lse,
-                                        topValue: topValue, topToken: topToken, topFound: topFound)
+        var rows = SessionRowStatistics(sentences: statistics, owner: rowOwner, local: rowLocal)
         forEachRow(R, work: V, state: &rows) { raw, r in raw.assumingMemoryBound(to: SessionRowStatistics.self).pointee.compute(r) }
 
         var completed: [Completed] = []
@@ -197,34 +237,40 @@ public final class DecodingSession {
         for i in live.indices {
             let s = live[i]
             let r0 = s.rowStart, r1 = r0 + s.rows
-            s.t += 1
             let t = s.t
-            s.recordAttention(state.alpha, rows: r0..<r1)
+            let history = s.history!
+            history.recordAttention(step: t, alpha: state.alpha, rows: s.rows, first: r0)
             let atLimit = t >= s.limit
             let first = next
+            let values = topValue + r0 * stride, tokens = topToken + r0 * stride, P = s.perRow
             var done = false
-            if s.beam == 1 {
-                let r = r0
-                let tok = topToken[r * stride]
-                let lp = state.logits.row(r)[tok] - lse[r]
-                let total = score[r] + Double(lp)
-                if tok == eos || atLimit {
-                    s.finished.append(Finished(step: t, row: 0, token: tok, tokenLogProb: lp, logProb: total, endedWithEOS: tok == eos))
-                    done = true
-                } else {
-                    parents[next] = r
-                    nextToken[next] = tok
-                    nextScore[next] = total
-                    s.record(step: t, row: 0, token: tok, parent: 0, logProb: lp)
-                    next += 1
+            if s.mode != .beam {
+                // Greedy or sampling: every row goes on with its own token.
+                for j in 0..<s.rows {
+                    let r = r0 + j
+                    let tok = tokens[j * P]
+                    let lp = values[j * P] - lse[r]
+                    let total = score[r] + Double(lp)
+                    if tok == eos || atLimit {
+                        s.finished.append(Finished(step: t, row: j, token: tok, tokenLogProb: lp, logProb: total,
+                                                   endedWithEOS: tok == eos, sample: s.controls.sample[j]))
+                    } else {
+                        parents[next] = r
+                        localParents[next] = j
+                        nextToken[next] = tok
+                        nextScore[next] = total
+                        history.record(step: t, row: next - first, token: tok, parent: j, logProb: lp)
+                        next += 1
+                    }
                 }
+                done = next == first
             } else {
                 let K = s.beam
                 var m = 0
-                for r in r0..<r1 {
-                    for q in 0..<topFound[r] {
-                        let lp = topValue[r * stride + q] - lse[r]
-                        candidates[m] = Candidate(value: score[r] + Double(lp), row: r, token: topToken[r * stride + q], logProb: lp)
+                for j in 0..<s.rows {
+                    for q in 0..<topFound[r0 + j] {
+                        let lp = values[j * P + q] - lse[r0 + j]
+                        candidates[m] = Candidate(value: score[r0 + j] + Double(lp), row: j, token: tokens[j * P + q], logProb: lp)
                         m += 1
                     }
                 }
@@ -232,37 +278,41 @@ public final class DecodingSession {
                 for q in 0..<m {
                     let cand = candidates[q]
                     if cand.token == eos {
-                        s.finished.append(Finished(step: t, row: cand.row - r0, token: eos, tokenLogProb: cand.logProb,
+                        s.finished.append(Finished(step: t, row: cand.row, token: eos, tokenLogProb: cand.logProb,
                                                    logProb: cand.value, endedWithEOS: true))
                     } else {
-                        parents[next] = cand.row
+                        parents[next] = r0 + cand.row
+                        localParents[next] = cand.row
                         nextToken[next] = cand.token
                         nextScore[next] = cand.value
-                        s.record(step: t, row: next - first, token: cand.token, parent: cand.row - r0, logProb: cand.logProb)
+                        history.record(step: t, row: next - first, token: cand.token, parent: cand.row, logProb: cand.logProb)
                         next += 1
                         if next - first == K { break }
                     }
                 }
                 if s.finished.count >= K {
-                    next = first
                     done = true
                 } else if atLimit {
                     for j in first..<next {
-                        s.finished.append(Finished(step: t, row: parents[j] - r0, token: nextToken[j],
-                                                   tokenLogProb: s.logProb[(t - 1) * K + (j - first)],
+                        s.finished.append(Finished(step: t, row: localParents[j], token: nextToken[j],
+                                                   tokenLogProb: history.logProb[(t - 1) * history.rows + (j - first)],
                                                    logProb: nextScore[j], endedWithEOS: false))
                     }
-                    next = first
                     done = true
                 }
             }
             if done {
+                next = first
                 completed.append(Completed(id: s.id, translation: s.result(model: model)))
-                reservedRows -= s.beam
+                reservedRows -= s.width
                 freeSlots.append(s.slot)
             } else {
+                let n = next - first
+                var identity = n == s.rows
+                if identity { for j in 0..<n where localParents[first + j] != j { identity = false; break } }
+                s.controls.advance(step: t, parents: localParents + first, tokens: nextToken + first, count: n, identity: identity)
                 s.rowStart = first
-                s.rows = next - first
+                s.rows = n
                 live[keep] = s
                 keep += 1
             }
@@ -286,7 +336,7 @@ public final class DecodingSession {
         for i in live.indices {
             let s = live[i]
             if s.cancelled {
-                reservedRows -= s.beam
+                reservedRows -= s.width
                 freeSlots.append(s.slot)
                 continue
             }
@@ -305,20 +355,30 @@ public final class DecodingSession {
         swap(&score, &nextScore)
     }
 
-    /// Admits queued sentences (in order) while their beams fit, encodes them together and appends their
-    /// initial rows (the bridge's state) after the live ones.
+    /// Admits queued sentences (in order) while their rows fit, encodes them together and appends their
+    /// initial rows (the bridge's state; one per sample when sampling) after the live ones.
     private func admit() {
         newcomers.removeAll(keepingCapacity: true)
         lastAdmitted.removeAll(keepingCapacity: true)
+        stepCount += 1
+        let waiting = pending.count - pendingHead
+        if waiting > 0 && !live.isEmpty && waiting < min(minAdmission, maxRows - reservedRows)
+            && stepCount - pending[pendingHead].queuedAt <= maxAdmissionWait {
+            return  // wait for companions to encode with
+        }
         while pendingHead < pending.count {
             let s = pending[pendingHead]
-            guard reservedRows + s.beam <= maxRows, let slot = freeSlots.popLast() else { break }
+            guard reservedRows + s.width <= maxRows, let slot = freeSlots.popLast() else { break }
             s.slot = slot
-            reservedRows += s.beam
+            reservedRows += s.width
             newcomers.append(s)
             pendingHead += 1
         }
         guard !newcomers.isEmpty else { return }
+        // Forget the admitted (the queue would otherwise keep every admitted sentence, and its history, alive
+        // for as long as the queue never empties).
+        pending.removeSubrange(0..<pendingHead)
+        pendingHead = 0
         // Encode longest first (the encoder's requirement), then copy into the pool slots.
         newcomers.sort { $0.source.count != $1.source.count ? $0.source.count > $1.source.count : $0.id < $1.id }
         scratch.reset()
@@ -336,16 +396,18 @@ public final class DecodingSession {
                 for j in 0..<len { state.keys.row(p * S + j).update(from: fresh.keys.row(n * Sn + j), count: state.keys.cols) }
             }
             if state.fixedInput.rows > 0 { state.fixedInput.row(p).update(from: fresh.fixedInput.row(n), count: state.fixedInput.cols) }
-            for k in state.h.indices { state.h[k].row(R).update(from: fresh.h[k].row(n), count: state.h[k].cols) }
-            for k in state.c.indices { state.c[k].row(R).update(from: fresh.c[k].row(n), count: state.c[k].cols) }
-            if state.hTilde.rows > 0 { state.hTilde.row(R).update(repeating: 0, count: state.hTilde.cols) }
-            state.rowSlot[R] = p
-            state.prevToken[R] = bos
-            score[R] = 0
-            s.admitted(rowStart: R, withAttention: s.options.returnAttention && model.config.attention != .none)
+            let rows = s.admitted(rowStart: R, config: model.config)
+            for r in R..<(R + rows) {
+                for k in state.h.indices { state.h[k].row(r).update(from: fresh.h[k].row(n), count: state.h[k].cols) }
+                for k in state.c.indices { state.c[k].row(r).update(from: fresh.c[k].row(n), count: state.c[k].cols) }
+                if state.hTilde.rows > 0 { state.hTilde.row(r).update(repeating: 0, count: state.hTilde.cols) }
+                state.rowSlot[r] = p
+                state.prevToken[r] = bos
+                score[r] = 0
+            }
             live.append(s)
             lastAdmitted.append(s.id)
-            R += 1
+            R += rows
         }
     }
 }

@@ -1,132 +1,90 @@
-// The per-sentence state of a DecodingSession and its per-row search statistics.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+// The per-sentence state of a DecodingSession: its options, rows, decoding controls and search history.
 
-/// One sentence of a session: its options, its rows and its search history (MODEL.md "Decoding").
+/// One sentence of a session: its options, its rows, its controls (MODEL.md "Decoding options") and its search
+/// history (MODEL.md "Decoding"), kept in the same structures a `Translator` search of it alone uses.
 final class SessionSentence {
     let id: Int
-    let source: [Int]  // encoder input
+    let source: [Int]  // encoder input (cut to max_input_length, eos appended when the model says so)
+    let prefix: [Int]  // target prefix, forced
+    let index: Int  // position in its request: seeds its random streams
+    let warnings: [String]
     let options: DecodingOptions
-    let beam: Int
+    let mode: SearchMode
+    let beam: Int  // K
+    let width: Int  // rows reserved for its whole life: the beam, or the samples
+    let perRow: Int  // candidates each row proposes: K + 1 for a beam, else 1
     let limit: Int  // max steps
     var slot = -1
+    var queuedAt = 0  // the session's step count when added
     var rowStart = 0
     var rows = 0
     var t = 0  // steps done
     var cancelled = false
     var finished: [Finished] = []
-    // History, per step t (from 1) and per local row i < beam: (t − 1) · beam + i.
-    var token: [Int] = []
-    var parent: [Int] = []
-    var logProb: [Float] = []
-    var attention: [Float] = []  // (steps, beam, S) when asked for
 
-    init(id: Int, source: [Int], options: DecodingOptions) {
+    // Allocated at admission, for the sentence's whole life (from its own arena).
+    private var arena: Arena?
+    private(set) var history: History!
+    var controls: SearchControls!
+    private(set) var zeroSlots: UnsafeMutablePointer<Int>!  // (width): every row belongs to sentence 0 of its controls
+
+    init(id: Int, input: PreparedInput, options: DecodingOptions) {
         self.id = id
-        self.source = source
+        source = input.source
+        prefix = input.prefix
+        index = input.index
+        warnings = input.warnings
         self.options = options
+        mode = options.isSampling ? .sampling : options.beamSize == 1 ? .greedy : .beam
         beam = options.beamSize
-        limit = options.maxSteps(sourceLength: source.count)
+        width = options.rowsPerSentence
+        perRow = mode == .beam ? beam + 1 : 1
+        limit = options.maxSteps(sourceLength: input.source.count)
     }
 
-    /// Allocates the history (once, for the sentence's whole life).
-    func admitted(rowStart: Int, withAttention: Bool) {
+    /// Allocates the history and controls (once, for the sentence's whole life) and returns the rows it starts
+    /// with (its samples when sampling, else one).
+    func admitted(rowStart: Int, config: ModelConfig) -> Int {
+        let a = Arena(bytes: 4096)
+        arena = a
         self.rowStart = rowStart
-        rows = 1
-        let n = limit * beam
-        token = [Int](repeating: 0, count: n)
-        parent = [Int](repeating: 0, count: n)
-        logProb = [Float](repeating: 0, count: n)
-        if withAttention { attention = [Float](repeating: 0, count: n * source.count) }
-        finished.reserveCapacity(3 * beam)
+        rows = mode == .sampling ? width : 1
+        history = History(rows: width, steps: limit, maxLength: source.count,
+                          attention: options.returnAttention && config.attention != .none, arena: a)
+        controls = SearchControls(options: options, config: config, prefixes: [prefix], streams: [index],
+                                  capacity: width, steps: limit, arena: a)
+        zeroSlots = a.array(width, of: 0)
+        controls.start(rows: rows, samplesPerSentence: mode == .sampling ? width : 1, rowSlot: zeroSlots)
+        finished.reserveCapacity(3 * width)
+        return rows
     }
 
-    @inline(__always) func record(step t: Int, row i: Int, token tok: Int, parent p: Int, logProb lp: Float) {
-        let k = (t - 1) * beam + i
-        token[k] = tok
-        parent[k] = p
-        logProb[k] = lp
+    /// The row statistics of this sentence's rows at step `t` (its rows of the session's buffers, indexed locally).
+    func statistics(logits: MatrixView, vocabulary: Int, eos: Int, lse: UnsafeMutablePointer<Float>,
+                    topValue: UnsafeMutablePointer<Float>, topToken: UnsafeMutablePointer<Int>,
+                    topFound: UnsafeMutablePointer<Int>, stride: Int) -> RowStatistics {
+        controls.prepare(step: t, rows: rows, rowSlot: zeroSlots)
+        return RowStatistics(logits: logits.rows(rowStart, rows), vocabulary: vocabulary, mode: mode, perRow: perRow,
+                             eos: eos, eosBlocked: t - 1 < options.minLength, suppressed: controls.excluded,
+                             suppressedCount: controls.excludedCount, lse: lse + rowStart,
+                             topValue: topValue + rowStart * stride, topToken: topToken + rowStart * stride,
+                             topFound: topFound + rowStart, rules: controls.rules)
     }
 
-    func recordAttention(_ alpha: MatrixView, rows: Range<Int>) {
-        guard !attention.isEmpty else { return }
-        let S = source.count
-        attention.withUnsafeMutableBufferPointer { a in
-            for r in rows {
-                (a.baseAddress! + ((t - 1) * beam + (r - rows.lowerBound)) * S).update(from: alpha.row(r), count: S)
-            }
-        }
-    }
-
-    /// The n-best list: the finished set ranked by `logProb / length^α`, each rebuilt from the history.
+    /// The n-best list, as `Translator.translate` of it alone ranks and rebuilds it.
     func result(model: Seq2SeqModel) -> Translation {
-        let ranked = finished.map { f -> (Finished, Double) in
-            (f, f.logProb / pow(Double(f.step), options.lengthPenalty))
-        }.enumerated().sorted { a, b in
-            a.element.1 != b.element.1 ? a.element.1 > b.element.1 : a.offset < b.offset
-        }.map(\.element)
-        let hyps = ranked.prefix(options.nBest).map { (f, normalized) -> Hypothesis in
-            let (ids, lps, att) = backtrack(f)
-            return Hypothesis(ids: ids, tokens: model.targetTokens(for: ids), logProb: f.logProb, score: normalized,
-                              endedWithEOS: f.endedWithEOS, tokenLogProbs: lps, attention: att)
-        }
-        return Translation(hypotheses: hyps)
-    }
-
-    private func backtrack(_ f: Finished) -> ([Int], [Float], [[Float]]?) {
-        let S = source.count
-        var ids: [Int] = []
-        ids.reserveCapacity(f.step)
-        var lps: [Float] = [f.tokenLogProb]
-        lps.reserveCapacity(f.step)
-        var att: [[Float]]? = attention.isEmpty ? nil : []
-        func attentionRow(_ t: Int, _ r: Int) -> [Float] {
-            let k = ((t - 1) * beam + r) * S
-            return Array(attention[k..<(k + S)])
-        }
-        if !f.endedWithEOS { ids.append(f.token) }
-        att?.append(attentionRow(f.step, f.row))
-        var row = f.row
-        var t = f.step - 1
-        while t >= 1 {
-            let k = (t - 1) * beam + row
-            ids.append(token[k])
-            lps.append(logProb[k])
-            att?.append(attentionRow(t, parent[k]))
-            row = parent[k]
-            t -= 1
-        }
-        return (ids.reversed(), lps.reversed(), att?.reversed())
+        var hyps = history.hypotheses(finished, options: options, sourceLength: source.count)
+        for i in hyps.indices { hyps[i].tokens = model.targetTokens(for: hyps[i].ids) }
+        return Translation(hypotheses: hyps, warnings: warnings)
     }
 }
 
-/// `RowStatistics` with a beam and an eos rule per row (sentences of a session differ in both).
+/// The row statistics of every live row of a session step: row `r` is local row `local[r]` of sentence
+/// `owner[r]`'s statistics.
 struct SessionRowStatistics {
-    let logits: MatrixView
-    let vocabulary: Int
-    let beam: UnsafeMutablePointer<Int>
-    let skip: UnsafeMutablePointer<Int>
-    let stride: Int  // per row in topValue / topToken
-    let suppressed: UnsafeMutablePointer<Int>
-    let suppressedCount: Int
-    let lse: UnsafeMutablePointer<Float>
-    let topValue: UnsafeMutablePointer<Float>
-    let topToken: UnsafeMutablePointer<Int>
-    let topFound: UnsafeMutablePointer<Int>
+    let sentences: UnsafeMutablePointer<RowStatistics>  // (live sentences)
+    let owner: UnsafeMutablePointer<Int>  // (R)
+    let local: UnsafeMutablePointer<Int>  // (R)
 
-    @inline(__always) func compute(_ r: Int) {
-        let row = logits.row(r)
-        lse[r] = logSumExp(row, vocabulary)
-        for i in 0..<suppressedCount { row[suppressed[i]] = -.infinity }
-        let K = beam[r]
-        if K == 1 {
-            topToken[r * stride] = argmax(row, vocabulary, skip: skip[r])
-        } else {
-            topFound[r] = topTokens(row, vocabulary, count: K + 1, skip: skip[r],
-                                    values: topValue + r * stride, tokens: topToken + r * stride)
-        }
-    }
+    @inline(__always) func compute(_ r: Int) { sentences[owner[r]].compute(local[r]) }
 }
