@@ -129,7 +129,8 @@ public func dot(_ x: [Float], _ y: [Float]) -> Float {
 /// sizes). The default is the `OPENBLAS_NUM_THREADS` environment variable when
 /// set, otherwise one thread per core (at most 8).
 public enum BLASThreads {
-    /// Threads per product (1 = the calling thread only). Set it when no translation is running.
+    /// Threads per product (1 = the calling thread only). Setting it while other threads translate is safe:
+    /// a product already running keeps the count it started with.
     public static var count: Int {
         get { configure(); return WorkerPool.shared.width }
         set {

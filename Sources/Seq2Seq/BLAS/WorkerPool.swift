@@ -17,8 +17,13 @@ final class WorkerPool: @unchecked Sendable {
     /// The process-wide pool.
     static let shared = WorkerPool()
 
-    /// Parts a split uses: the pool's threads plus the caller.
-    private(set) var width: Int
+    /// Parts a split uses: the pool's threads plus the caller. A split reads it once, so changing it while
+    /// other threads decode only changes the splits that start afterwards.
+    var width: Int { widthValue.load(ordering: .acquiring) }
+
+    private let widthValue = Atomic<Int>(1)
+    /// Serializes `setWidth` (it starts threads and appends to `threads`).
+    private let setup = Mutex<Void>(())
 
     private let generation = Atomic<Int>(0)
     private let nextPart = Atomic<Int>(0)
@@ -35,14 +40,16 @@ final class WorkerPool: @unchecked Sendable {
     private init() {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
-        width = 1
     }
 
-    /// Sets how many cores a split uses (1 = no worker threads). Call when no decoding is running.
+    /// Sets how many cores a split uses (1 = no worker threads). Safe while other threads decode: splits
+    /// already running keep the width they started with.
     func setWidth(_ n: Int) {
         let n = max(1, min(n, 64))
-        while threads.count < n - 1 { startWorker(index: threads.count) }
-        width = n
+        setup.withLock { _ in
+            while threads.count < n - 1 { startWorker(index: threads.count) }
+            widthValue.store(n, ordering: .releasing)
+        }
     }
 
     /// A part of a job: `function(context, part)`. A C function pointer and a raw context, not a Swift
