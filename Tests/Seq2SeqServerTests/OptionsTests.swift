@@ -47,11 +47,11 @@ extension ServerTests {
         let port = server.port
         let expected = try Self.optionCases.map { try Self.expected($0, model: model, text: text) }
         for (k, c) in Self.optionCases.enumerated() {
-            let r = try server.request("POST", "/v1/translate", Self.optionsBody(c.json))
+            let r = try await server.request("POST", "/v1/translate", Self.optionsBody(c.json))
             #expect(r.status == 200, "\(c.json): \(r.status) \(r.body)")
             #expect(r.json?["results"] == expected[k], "\(c.json): \(r.body.prefix(300))")
         }
-        #expect(try server.request("POST", "/v1/translate", Self.optionsBody(Self.optionCases[6].json)).body.contains("\"warnings\""))
+        #expect(try await server.request("POST", "/v1/translate", Self.optionsBody(Self.optionCases[6].json)).body.contains("\"warnings\""))
         // All cases at once, several times each: the session mixes them in the same steps.
         let all = await concurrently(Load.count(3, sanitized: 1) * Self.optionCases.count) { i in
             try HTTPResult.send(port: port, method: "POST", path: "/v1/translate", body: Array(Self.optionsBody(Self.optionCases[i % Self.optionCases.count].json).utf8))
@@ -66,24 +66,24 @@ extension ServerTests {
     @Test("Bad options: 400 or 422 naming the option")
     func optionRefusals() async throws {
         let server = try await TestServer.start { $0.maxBatchRows = 8 }
-        func check(_ members: String, _ status: Int, _ word: String) throws {
-            let r = try server.request("POST", "/v1/translate", "{\"text\": [\"1.1.01\", \"2.2.02\"], \(members)}")
+        func check(_ members: String, _ status: Int, _ word: String) async throws {
+            let r = try await server.request("POST", "/v1/translate", "{\"text\": [\"1.1.01\", \"2.2.02\"], \(members)}")
             #expect(r.status == status && r.body.contains(word), "\(members): \(r.status) \(r.body)")
         }
-        try check("\"sampling_topk\": 0, \"sampling_topp\": 2", 400, "sampling_topp")
-        try check("\"sampling_temperature\": \"hot\"", 400, "sampling_temperature")
-        try check("\"seed\": -1", 400, "seed")
-        try check("\"sampling_topk\": 0, \"n_best\": 9", 422, "n_best")
-        try check("\"beam_size\": 1, \"suppress_ids\": [99999]", 400, "suppress_ids")
-        try check("\"beam_size\": 1, \"suppress_sequences\": [[]]", 400, "suppress_sequences")
-        try check("\"length_penalty_kind\": \"long\"", 400, "length_penalty_kind")
-        try check("\"max_length_b\": 100000", 422, "max_length_b")
-        try check("\"max_length_a\": 1000", 422, "max_length_a")
-        try check("\"max_input_length\": 0", 400, "max_input_length")
-        try check("\"target_prefix\": [\"1\", \"2\", \"3\"]", 400, "target_prefix")
-        try check("\"target_prefix\": {\"a\": 1}", 400, "target_prefix")
-        try check("\"beam_size\": 1, \"target_prefix\": [[999]]", 400, "target_prefix")
-        try check("\"return_scores\": 1", 400, "return_scores")
+        try await check("\"sampling_topk\": 0, \"sampling_topp\": 2", 400, "sampling_topp")
+        try await check("\"sampling_temperature\": \"hot\"", 400, "sampling_temperature")
+        try await check("\"seed\": -1", 400, "seed")
+        try await check("\"sampling_topk\": 0, \"n_best\": 9", 422, "n_best")
+        try await check("\"beam_size\": 1, \"suppress_ids\": [99999]", 400, "suppress_ids")
+        try await check("\"beam_size\": 1, \"suppress_sequences\": [[]]", 400, "suppress_sequences")
+        try await check("\"length_penalty_kind\": \"long\"", 400, "length_penalty_kind")
+        try await check("\"max_length_b\": 100000", 422, "max_length_b")
+        try await check("\"max_length_a\": 1000", 422, "max_length_a")
+        try await check("\"max_input_length\": 0", 400, "max_input_length")
+        try await check("\"target_prefix\": [\"1\", \"2\", \"3\"]", 400, "target_prefix")
+        try await check("\"target_prefix\": {\"a\": 1}", 400, "target_prefix")
+        try await check("\"beam_size\": 1, \"target_prefix\": [[999]]", 400, "target_prefix")
+        try await check("\"return_scores\": 1", 400, "return_scores")
         try await server.stop()
     }
 
@@ -93,9 +93,9 @@ extension ServerTests {
         let text = try ModelText(model: model)
         let server = try await TestServer.start({ $0.computeType = .int8 }, model: (model, text))
         let c = Self.optionCases[2]
-        let r = try server.request("POST", "/v1/translate", Self.optionsBody(c.json))
+        let r = try await server.request("POST", "/v1/translate", Self.optionsBody(c.json))
         #expect(r.json?["results"] == (try Self.expected(c, model: model, text: text)), "\(r.body.prefix(300))")
-        #expect(try server.request("GET", "/v1/models").body.contains("\"compute_type\": \"int8\""))
+        #expect(try await server.request("GET", "/v1/models").body.contains("\"compute_type\": \"int8\""))
         try await server.stop()
     }
 }

@@ -62,8 +62,13 @@ final class TestServer: @unchecked Sendable {
         try await task.value
     }
 
-    func request(_ method: String, _ path: String, _ body: String? = nil, timeout: Double = 30) throws -> HTTPResult {
-        try HTTPResult.send(port: port, method: method, path: path, body: body.map { Array($0.utf8) }, timeout: timeout)
+    /// One request from a thread of its own: a blocking client on the cooperative pool could starve the
+    /// server's own handlers (two pool threads on a 2-core machine, the other one busy with another suite).
+    func request(_ method: String, _ path: String, _ body: String? = nil, timeout: Double = 30) async throws -> HTTPResult {
+        let (port, bytes) = (port, body.map { Array($0.utf8) })
+        return try await concurrently(1) { _ in
+            try HTTPResult.send(port: port, method: method, path: path, body: bytes, timeout: timeout)
+        }[0].get()
     }
 }
 
