@@ -47,7 +47,7 @@ public enum Seq2SeqHTTPServer {
     public static func makeApplication(workers: [ModelWorker], configuration: ServerConfiguration, metrics: ServerMetrics,
                                        state: ServerState, logger: Logger, eventLoopGroup: EventLoopGroupProvider = .singleton,
                                        onListening: @escaping @Sendable (Int) -> Void = { _ in }) -> some ApplicationProtocol {
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: ServerRequestContext.self)
         let handlers = Handlers(workers: workers, configuration: configuration, metrics: metrics, state: state)
         router.get("/health/live") { _, _ in Handlers.json(.ok, "{\"status\": \"ok\"}") }
         router.get("/health/ready") { _, _ in handlers.ready() }
@@ -56,16 +56,19 @@ public enum Seq2SeqHTTPServer {
                      body: .init(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
         router.get("/v1/models") { _, _ in handlers.models() }
-        router.post("/v1/translate") { request, _ in await handlers.handle(request, route: "translate", handlers.translate) }
-        router.post("/v1/score") { request, _ in await handlers.handle(request, route: "score", handlers.score) }
-        router.post("/translator/translate") { request, _ in
-            await handlers.handle(request, route: "opennmt", handlers.openNMT, openNMTErrors: true)
+        router.post("/v1/translate") { request, context in
+            await handlers.handle(request, context.channel, route: "translate", handlers.translate)
+        }
+        router.post("/v1/score") { request, context in await handlers.handle(request, context.channel, route: "score", handlers.score) }
+        router.post("/translator/translate") { request, context in
+            await handlers.handle(request, context.channel, route: "opennmt", handlers.openNMT, openNMTErrors: true)
         }
         router.get("/translator/health") { _, _ in Handlers.json(.ok, "{\"status\": \"ok\"}") }
         router.get("/translator/models") { _, _ in handlers.openNMTModels() }
         return Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(max(configuration.timeout, 30))))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [DisconnectHandler()],
+                                                idleTimeout: .seconds(Int64(max(configuration.timeout, 30))))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "seq2seq-server"),
             services: [EngineService(workers: workers)],
             onServerRunning: { channel in onListening(channel.localAddress?.port ?? configuration.port) },
@@ -151,8 +154,9 @@ struct Handlers: Sendable {
     }
 
     /// Reads the body (413 above the limit), runs `body`, maps every error to a status, records the metrics.
-    /// With `cancelOnDisconnect`, a client that closes its connection cancels the work.
-    func handle(_ request: Request, route: String, _ body: @escaping @Sendable ([UInt8]) async throws -> Response,
+    /// With `cancelOnDisconnect`, a client that closes its connection (`channel`) cancels the work; the
+    /// connection stays reusable either way.
+    func handle(_ request: Request, _ channel: any Channel, route: String, _ body: @escaping @Sendable ([UInt8]) async throws -> Response,
                 openNMTErrors: Bool = false) async -> Response {
         let start = ContinuousClock.now
         let response: Response
@@ -162,15 +166,14 @@ struct Handlers: Sendable {
                 throw APIError(status: .contentTooLarge, message: "the body is larger than the limit of \(configuration.maxBodyBytes) bytes",
                                kind: "too_large")
             }
+            let bytes = try await Self.collect(request.body, limit: configuration.maxBodyBytes)
             if configuration.cancelOnDisconnect {
-                response = try await request.body.consumeWithCancellationOnInboundClose { b in
-                    try await body(try await Self.collect(b, limit: configuration.maxBodyBytes))
-                }
+                response = try await ConnectionWatch.cancellingOnClose(channel) { try await body(bytes) }
             } else {
-                response = try await body(try await Self.collect(request.body, limit: configuration.maxBodyBytes))
+                response = try await body(bytes)
             }
             metrics.request(route: route, outcome: "ok", duration: .now - start)
-            return closing(response)
+            return response
         } catch {
             let e: APIError
             switch error {
@@ -181,20 +184,11 @@ struct Handlers: Sendable {
             }
             metrics.request(route: route, outcome: e.kind, duration: .now - start)
             if openNMTErrors {
-                return closing(Self.json(e.status, JSON.object([("error", JSON.string(e.message)), ("status", JSON.string("error"))]),
-                                         retryAfter: e.retryAfter))
+                return Self.json(e.status, JSON.object([("error", JSON.string(e.message)), ("status", JSON.string("error"))]),
+                                 retryAfter: e.retryAfter)
             }
-            return closing(Self.json(e.status, e.body, retryAfter: e.retryAfter))
+            return Self.json(e.status, e.body, retryAfter: e.retryAfter)
         }
-    }
-
-    /// With disconnect detection Hummingbird closes the connection after the response; saying so lets
-    /// clients open a new one instead of failing on a reused one.
-    private func closing(_ r: Response) -> Response {
-        guard configuration.cancelOnDisconnect else { return r }
-        var r = r
-        r.headers[.connection] = "close"
-        return r
     }
 
     static func collect(_ body: RequestBody, limit: Int) async throws -> [UInt8] {

@@ -24,8 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var maxGeneratedLength = 1024
     /// Seconds graceful shutdown may take before in-flight work is cancelled.
     public var shutdownGrace = 30.0
-    /// Whether a client that closes its connection cancels its request (the connection is then not reused
-    /// after the response: Hummingbird closes it).
+    /// Whether a client that closes its connection cancels its request (its sentences leave the session).
+    /// Connections stay reusable (keep-alive) either way.
     public var cancelOnDisconnect = true
 
     /// Whether sessions run in batch-invariant mode (`--batch-invariant`, the default): a sentence's result is

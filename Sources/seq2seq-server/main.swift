@@ -63,7 +63,7 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds graceful shutdown may take.")
     var shutdownGrace = 30.0
 
-    @Flag(name: .long, help: "Do not cancel a request when its client disconnects (keeps connections reusable; deadlines still apply).")
+    @Flag(name: .long, help: "Do not cancel a request when its client closes its connection or its sending side (deadlines still apply).")
     var noDisconnectCancel = false
 
     @Option(name: .long, help: "Weights in float32 (default), float16, bfloat16 or int8 (per-row scales); activations stay float32.")

@@ -133,6 +133,11 @@ struct HTTPResult {
             if n == 0 { break }
             data.append(contentsOf: buf[0..<n])
         }
+        return try parse(data)
+    }
+
+    /// Parses one whole response.
+    static func parse(_ data: [UInt8]) throws -> HTTPResult {
         let text = String(decoding: data, as: UTF8.self)
         guard let split = text.range(of: "\r\n\r\n") else { throw TestError("no response head in \(text.prefix(200))") }
         let lines = text[..<split.lowerBound].components(separatedBy: "\r\n")
