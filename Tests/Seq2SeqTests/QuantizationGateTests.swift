@@ -75,6 +75,14 @@ struct QuantizationGateTests {
         return (exact, pairs.count, try QualityComparison.compare(reference: float, candidate: model, sources: sources))
     }
 
+    @Test("The default families are the measured ones (docs/MODEL.md): int8 output (re-scored) and bridge")
+    func defaultFamilies() {
+        #expect(WeightFamily.quantizedByDefault(for: .int8) == [.output, .bridge])
+        #expect(WeightFamily.quantizedByDefault(for: .float16) == Set(WeightFamily.allCases))
+        #expect(WeightFamily.quantizedByDefault(for: .bfloat16) == Set(WeightFamily.allCases))
+        #expect(WeightFamily.quantizedByDefault(for: .float32).isEmpty)
+    }
+
     @Test("Each type's default families: greedy output identical to float32's on ≥ 99% of the golden models' sentences",
           arguments: [ComputeType.int8, .float16, .bfloat16])
     func goldenGate(_ type: ComputeType) throws {

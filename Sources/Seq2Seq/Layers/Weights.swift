@@ -309,14 +309,15 @@ public enum WeightFamily: String, Sendable, CaseIterable, Hashable {
     case bridge
 
     /// The families a reduced compute type quantizes unless told otherwise, chosen by measuring quality (docs/MODEL.md,
-    /// "Compute types"): float16 and bfloat16 every family; int8 only the bridge, because int8 output, attention,
-    /// decoder and encoder weights each flip the greedy output of more than 1% of sentences on some of the
-    /// measured models (always at float32 near-ties). Ask for more with `families:` (`--quantize`).
+    /// "Compute types"): float16 and bfloat16 every family; int8 the output weight (its product's best logits
+    /// re-scored in float32) and the bridge, because int8 attention, decoder and encoder weights each flip the
+    /// greedy output of more than 1% of sentences on some of the measured models (always at float32 near-ties).
+    /// Ask for more with `families:` (`--quantize`).
     public static func quantizedByDefault(for type: ComputeType) -> Set<WeightFamily> {
         switch type {
         case .float32: []
         case .float16, .bfloat16: Set(allCases)
-        case .int8: [.bridge]
+        case .int8: [.output, .bridge]
         }
     }
 }
