@@ -94,21 +94,6 @@ struct OutputRescoringTests {
         }
     }
 
-    @Test("The candidate selection is topTokens' (ties by lower index, NaN never kept), whatever the block boundaries")
-    func selection() {
-        var rng = SeededRandom(seed: 94)
-        for n in [1, 7, 16, 17, 23, 40, 333] {
-            // Few distinct values: many ties; a NaN and an infinity in some rows.
-            var x = (0..<n).map { _ in Float(Int.random(in: 0..<9, using: &rng)) / 4 }
-            if n > 20 { x[n / 2] = .nan; x[n / 3] = .infinity }
-            let K = OutputRescoring.candidates
-            var v1 = [Float](repeating: 0, count: K), t1 = [Int](repeating: 0, count: K), v2 = v1, t2 = t1
-            let a = topTokens(x, n, count: K, skip: -1, values: &v1, tokens: &t1)
-            let b = OutputRescoring.best(x, n, values: &v2, tokens: &t2)
-            #expect(a == b && Array(t1.prefix(a)) == Array(t2.prefix(b)), "n \(n)")
-        }
-    }
-
     @Test("int8 output alone: greedy ids are float32's (the output state is float32's, the best logits its bits)")
     func modelGreedy() throws {
         var config = StoredQuantizationTests.randomConfig(tied: false)

@@ -38,43 +38,6 @@ struct OutputRescoring: @unchecked Sendable {
         bias = output.bias
     }
 
-    /// The `candidates` largest of `x (n)` into `values`/`tokens`, largest first, equal values by lower index: the
-    /// selection of `topTokens`, with blocks of 8 that hold nothing above the worst kept value skipped at once.
-    /// Returns how many were found (`min(n, candidates)`).
-    @inline(__always)
-    static func best(_ x: UnsafePointer<Float>, _ n: Int, values: UnsafeMutablePointer<Float>,
-                     tokens: UnsafeMutablePointer<Int>) -> Int {
-        let K = candidates
-        var found = 0
-        @inline(__always) func offer(_ i: Int) {
-            let v = x[i]
-            if found == K {
-                if !(v > values[K - 1]) { return }  // strictly better than the worst kept
-                found -= 1
-            }
-            var j = found - 1
-            while j >= 0 && v > values[j] {
-                values[j + 1] = values[j]
-                tokens[j + 1] = tokens[j]
-                j -= 1
-            }
-            values[j + 1] = v
-            tokens[j + 1] = i
-            found += 1
-        }
-        var i = 0
-        while i < n && found < K { offer(i); i += 1 }
-        while i + 8 <= n {
-            let block = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            if any(block .> SIMD8(repeating: values[K - 1])) {
-                for j in i..<i + 8 { offer(j) }
-            }
-            i += 8
-        }
-        while i < n { offer(i); i += 1 }
-        return found
-    }
-
     /// Re-scores rows `0 ..< o.rows` of `logits` in place, in parallel over the rows.
     ///
     /// - Parameters:
@@ -104,7 +67,7 @@ private struct RescoringRows {
         let K = OutputRescoring.candidates
         let row = logits.row(r)
         let best = tokens + r * K
-        let found = OutputRescoring.best(row, logits.cols, values: values.row(r), tokens: best)
+        let found = topTokens(row, logits.cols, count: K, skip: -1, values: values.row(r), tokens: best)
         let x = o.rows(r, 1)
         let w = rescoring.weight
         for q in 0..<found {
