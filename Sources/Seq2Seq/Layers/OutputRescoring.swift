@@ -21,8 +21,8 @@ struct OutputRescoring: @unchecked Sendable {
 
     /// Logits re-scored per row. With 16, int8 output weights leave no greedy flip on the toolkit models and one
     /// on the golden models, at a model whose int8 output projection is not re-scored (docs/MODEL.md, "Compute
-    /// types"); the cost is a pass over the row and 16 dot products of `O` (not measurable on B2, about a fifth
-    /// of int8's W1 speed on B1's small step).
+    /// types"); the cost is a pass over the row and 16 dot products of `O` (not measurable on B2; up to a fifth
+    /// of int8's W1 speed on B1's small step, docs/MODEL.md).
     static let candidates = 16
 
     /// `SEQ2SEQ_RESCORE=off` in the environment: int8 output products are not re-scored (plain int8), for A/B
