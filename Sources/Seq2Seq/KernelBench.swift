@@ -57,8 +57,10 @@ public final class _KernelBench {
     /// The output projection over the vocabulary and the log-softmax statistics (log Σ exp and the best tokens).
     public func outputAndLogSoftmax() {
         let top = state.h[engine.config.decoderLayers - 1].rows(0, rows).const
-        engine.weights.output.apply(engine.config.attention.isLuong ? state.hTilde.rows(0, rows).const : top,
-                                    into: state.logits.rows(0, rows))
+        let o = engine.config.attention.isLuong ? state.hTilde.rows(0, rows).const : top
+        engine.weights.output.apply(o, into: state.logits.rows(0, rows))
+        engine.weights.outputRescoring?.apply(o, logits: state.logits.rows(0, rows), values: state.rescoreValues,
+                                              tokens: state.rescoreTokens)
         var stats = RowStatistics(logits: state.logits, vocabulary: engine.config.targetVocabSize,
                                   mode: rows == 1 ? .greedy : .beam, perRow: rows + 1, eos: engine.config.specialTokens.eos,
                                   eosBlocked: false, suppressed: controls.excluded, suppressedCount: 0, lse: lse,

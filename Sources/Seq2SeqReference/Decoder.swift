@@ -15,6 +15,9 @@ struct DecoderWeights {
     let output: Matrix
     /// `decoder.output.bias (Vt)`.
     let outputBias: [Double]
+    /// A stored int8 output weight's float32 rows `(Vt, O or H)`: `decoder.output.weight.rescore`, or
+    /// `decoder.embedding.weight` when tied; nil otherwise (docs/MODEL.md, "Compute types": re-scoring).
+    let rescore: Matrix?
 
     init(_ p: Parameters, config c: ModelConfig) {
         embedding = p.weight("decoder.embedding.weight")
@@ -31,6 +34,11 @@ struct DecoderWeights {
         let storedOutput = p.model.storedWeight("decoder.output.weight") != nil
         output = c.tieTargetEmbeddings && !storedOutput ? embedding : p.weight("decoder.output.weight")
         outputBias = p.bias("decoder.output.bias", count: c.targetVocabSize)
+        if p.model.storedWeight("decoder.output.weight")?.type == .int8 {
+            rescore = c.tieTargetEmbeddings ? embedding : p.weight("decoder.output.weight.rescore")
+        } else {
+            rescore = nil
+        }
     }
 }
 
@@ -113,7 +121,11 @@ func decoderStep(yPrev: Int, _ state: DecoderState, _ sentence: SentenceContext,
     // z_t = decoder.output_projection.weight · o_t + bias, or o_t
     let z_t = w.projection.map { linear($0.weight, o_t, $0.bias) } ?? o_t
     // logits_t = decoder.output.weight · z_t + decoder.output.bias
-    let logits_t = linear(w.output, z_t, w.outputBias)
+    var logits_t = linear(w.output, z_t, w.outputBias)
+    // int8 output: the 16 best logits again from the float32 rows.
+    if let f = w.rescore {
+        for i in bestIndices(logits_t, count: rescoredCandidates) { logits_t[i] = dot(p.row(f, i), z_t) + w.outputBias[i] }
+    }
     return StepOutput(state: DecoderState(s: s_t, hTilde: o_t), logits: logits_t, logProbs: logSoftmax(logits_t), α: α_t)
 }
 
@@ -124,4 +136,12 @@ func logSoftmax(_ x: [Double]) -> [Double] {
     for v in x { sum += exp(v - top) }
     let lse = top + log(sum)
     return x.map { $0 - lse }
+}
+
+/// Logits an int8 output product re-scores from the float32 rows (docs/MODEL.md, "Compute types").
+let rescoredCandidates = 16
+
+/// The indices of the `count` largest of `x`, a larger value first and, among equal values, the lower index.
+func bestIndices(_ x: [Double], count: Int) -> [Int] {
+    Array(x.indices.sorted { x[$0] > x[$1] || (x[$0] == x[$1] && $0 < $1) }.prefix(count))
 }

@@ -5,7 +5,8 @@ import Seq2Seq
 /// Bytes of weights the engine reads per generated token of one sentence decoded alone (W1; W3's hypotheses
 /// share each weight read): the decoder step's products once per step, the encoder's recurrent weights once
 /// per source position, its input weights, the keys and the bridge once per sentence, spread over the
-/// generated tokens. Elements count at their family's compute type (int8 adds 4 bytes of scale per row).
+/// generated tokens. Elements count at their family's compute type (int8 adds 4 bytes of scale per row, and an
+/// int8 output weight the 16 float32 rows it re-scores with).
 struct WeightTraffic {
     let bytesPerToken: Double
 
@@ -42,6 +43,8 @@ struct WeightTraffic {
         }
         if let o = c.outputProjectionSize { step += bytes(o, H, .output) }
         step += bytes(c.targetVocabSize, c.outputInputSize, .output)
+        // int8 output: 16 float32 rows re-score the best logits (docs/MODEL.md, "Compute types").
+        if types[.output] == .int8 { step += Double(16 * c.outputInputSize * 4) }
         bytesPerToken = sentence / Double(max(T, 1)) + step
     }
 }

@@ -11,7 +11,8 @@ import Testing
 ///
 /// `swift test` checks the golden models (fast); `SEQ2SEQ_QUALITY_TABLE=1 swift test --filter QuantizationGate`
 /// also checks every toolkit model and the dates, and prints the per-family int8 table the documentation quotes
-/// (each family alone, some sets, then the default set): tens of minutes in a debug build.
+/// (each family alone, some sets, then the default set): tens of minutes in a debug build
+/// (`SEQ2SEQ_QUALITY_GROUPS=output,output+bridge` narrows the table to those columns).
 @Suite("Compute type quality gates (default families)", .serialized,
        .disabled(if: s2s_built_with_sanitizer() == 1, "minutes of decoding under a sanitizer; the plain debug pass runs it"))
 struct QuantizationGateTests {
@@ -74,6 +75,14 @@ struct QuantizationGateTests {
         return (exact, pairs.count, try QualityComparison.compare(reference: float, candidate: model, sources: sources))
     }
 
+    @Test("The default families are the measured ones (docs/MODEL.md): int8 output (re-scored) and bridge")
+    func defaultFamilies() {
+        #expect(WeightFamily.quantizedByDefault(for: .int8) == [.output, .bridge])
+        #expect(WeightFamily.quantizedByDefault(for: .float16) == Set(WeightFamily.allCases))
+        #expect(WeightFamily.quantizedByDefault(for: .bfloat16) == Set(WeightFamily.allCases))
+        #expect(WeightFamily.quantizedByDefault(for: .float32).isEmpty)
+    }
+
     @Test("Each type's default families: greedy output identical to float32's on ≥ 99% of the golden models' sentences",
           arguments: [ComputeType.int8, .float16, .bfloat16])
     func goldenGate(_ type: ComputeType) throws {
@@ -105,9 +114,12 @@ struct QuantizationGateTests {
           .enabled(if: ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_TABLE"] == "1"))
     func familyTable() throws {
         let corpora = [Self.golden] + Self.toolkits
-        let groups: [(String, Set<WeightFamily>?)] = WeightFamily.allCases.map { ($0.rawValue, [$0]) }
-            + [("attention+bridge", [.attention, .bridge]), ("attention+bridge+encoder", [.attention, .bridge, .encoder]),
-               ("all", Set(WeightFamily.allCases)), ("default", nil)]
+        let all: [(String, Set<WeightFamily>?)] = WeightFamily.allCases.map { ($0.rawValue, [$0]) }
+            + [("output+bridge", [.output, .bridge]), ("attention+bridge", [.attention, .bridge]),
+               ("attention+bridge+encoder", [.attention, .bridge, .encoder]), ("all", Set(WeightFamily.allCases)), ("default", nil)]
+        // SEQ2SEQ_QUALITY_GROUPS=output,output+bridge measures only those columns.
+        let only = ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_GROUPS"].map { Set($0.split(separator: ",").map(String.init)) }
+        let groups = all.filter { only?.contains($0.0) ?? true }
         for corpus in corpora {
             var cells: [String] = []
             for (label, families) in groups {

@@ -10,6 +10,8 @@ struct StoredQuantizationErrorTests {
         let description: String
         let expected: String
         let change: @Sendable ([Part]) -> [Part]
+        /// The model: tied (the output weight's float32 rows are the embedding) or not (stored as `.rescore`).
+        var tied = true
     }
 
     /// A tensor to write: name, dtype, shape, bytes.
@@ -51,11 +53,24 @@ struct StoredQuantizationErrorTests {
                  change: edit("decoder.attention.energy.weight") { $0.dtype = .i8; $0.bytes = Array(repeating: 1, count: $0.bytes.count / 4) }),
         Breakage(description: "stray scale", expected: "tensor decoder.rnn.weight_ih_l0.scale is not used: no int8 weight decoder.rnn.weight_ih_l0",
                  change: { $0 + [Part(name: "decoder.rnn.weight_ih_l0.scale", dtype: .f32, shape: [1], bytes: floats([1]))] }),
+        // The float32 rows of an untied int8 output weight, for re-scoring: (23, 13).
+        Breakage(description: "rescore missing", expected: "tensor \(rescore) is missing: an int8 decoder.output.weight is stored with its float32 rows (F32, shape [23, 13])",
+                 change: { $0.filter { $0.name != rescore } }, tied: false),
+        Breakage(description: "rescore in F16", expected: "tensor \(rescore) is F16 of shape [23, 13], expected F32 of shape [23, 13]",
+                 change: edit(rescore) { $0.dtype = .f16; $0.bytes = Array($0.bytes.prefix(2 * 23 * 13)) }, tied: false),
+        Breakage(description: "rescore shape", expected: "tensor \(rescore) is F32 of shape [13, 23], expected F32 of shape [23, 13]",
+                 change: edit(rescore) { $0.shape = [13, 23] }, tied: false),
+        Breakage(description: "rescore NaN", expected: "tensor \(rescore) holds a non-finite value (nan) at index 5",
+                 change: edit(rescore) { $0.bytes.replaceSubrange(20..<24, with: floats([.nan])) }, tied: false),
+        Breakage(description: "rescore beside a tied output", expected: "tensor \(rescore) is not used: only an untied int8 decoder.output.weight",
+                 change: { $0 + [Part(name: rescore, dtype: .f32, shape: [23, 9], bytes: floats(Array(repeating: 1, count: 23 * 9)))] }),
     ]
 
-    /// A stored int8 model (output and attention families) whose safetensors went through `change`.
-    static func brokenModel(_ change: ([Part]) -> [Part]) throws -> String {
-        let floatDir = try makeRandomModel(StoredQuantizationTests.randomConfig(), seed: 74, omittedBiases: 0)
+    static let rescore = "decoder.output.weight.rescore"
+
+    /// A stored int8 model (output and attention families), tied or not, whose safetensors went through `change`.
+    static func brokenModel(tied: Bool = true, _ change: ([Part]) -> [Part]) throws -> String {
+        let floatDir = try makeRandomModel(StoredQuantizationTests.randomConfig(tied: tied), seed: 74, omittedBiases: 0)
         defer { try? FileManager.default.removeItem(atPath: floatDir) }
         let dir = StoredQuantizationTests.temporary("broken")
         try Seq2SeqModel(directory: floatDir).writeQuantized(to: dir, type: .int8, families: [.output, .attention])
@@ -74,7 +89,7 @@ struct StoredQuantizationErrorTests {
 
     @Test("A broken stored int8 model is refused naming the tensor", arguments: breakages)
     func refused(_ breakage: Breakage) throws {
-        let dir = try Self.brokenModel(breakage.change)
+        let dir = try Self.brokenModel(tied: breakage.tied, breakage.change)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let error = #expect(throws: Seq2SeqError.self) { try Seq2SeqModel(directory: dir) }
         #expect("\(error!)".contains(breakage.expected), "\(error!)")

@@ -54,6 +54,20 @@ struct StoredQuantizationTests {
                 #expect(stored.store.isMapped(w.base), "\(name) was copied")
                 #expect(Int(bitPattern: w.base) % 64 == 0, "\(name) is not 64-byte aligned")
             }
+            // int8 output: re-scored from float32 rows on both, the same rows: `.rescore` in place (untied) or the
+            // embedding (tied).
+            let rescored = type == .int8 && families.contains(.output)
+            #expect((stored.weights.outputRescoring != nil) == rescored && (atLoad.weights.outputRescoring != nil) == rescored)
+            let rescore = stored.tensor("decoder.output.weight.rescore")
+            #expect((rescore != nil) == (rescored && !tied))
+            if let rescore, let rows = stored.weights.outputRescoring?.weight {
+                #expect(stored.store.isMapped(rescore) && Int(bitPattern: rescore.base) % 64 == 0)
+                #expect(rows.base == rescore.base)
+                #expect(rescore.scalars.map(\.bitPattern) == float.tensor("decoder.output.weight")!.scalars.map(\.bitPattern))
+            }
+            if rescored && tied {
+                #expect(stored.weights.outputRescoring?.weight.base == stored.tensor("decoder.embedding.weight")!.base)
+            }
             for options in [DecodingOptions(returnAttention: true), DecodingOptions(beamSize: 3, nBest: 2, returnAttention: true)] {
                 let a = try Self.bits(stored, options), b = try Self.bits(atLoad, options)
                 #expect(a == b, "\(type) \(families.map(\.rawValue).sorted()) beam \(options.beamSize): stored and at-load differ")
@@ -72,7 +86,10 @@ struct StoredQuantizationTests {
         let f32 = try Seq2SeqModel(directory: out, computeType: .float32)
         #expect(Set(f32.computeTypes.values) == [.float32])
         #expect(f32.store.packed.count == stored.store.packed.count)  // the stored codes stay, dequantized beside them
-        // Float32 over the dequantized weights: the same ids as int8 on these sentences, close log-probs.
+        // The int8 output weight runs from its float32 rows (tied: the embedding), not dequantized.
+        #expect(f32.weights.output.weight.float32?.base == f32.tensor("decoder.embedding.weight")!.base)
+        // Float32 over the dequantized weights and the output's float32 rows: the same ids as int8 (re-scored) on
+        // these sentences, close log-probs.
         let a = try Translator(model: f32).translate(Self.sources), b = try Translator(model: stored).translate(Self.sources)
         for (x, y) in zip(a, b) {
             #expect(x.best.ids == y.best.ids)

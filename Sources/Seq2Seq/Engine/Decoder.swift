@@ -30,6 +30,8 @@ struct DecoderState {
     let alpha: MatrixView  // (capacity, Smax): attention weights of the current step
     let projected: MatrixView  // (capacity, O): z_t with an output projection, (0, 1) otherwise
     let logits: MatrixView  // (capacity, Vt)
+    let rescoreValues: MatrixView  // (capacity, OutputRescoring.candidates) with int8 output re-scoring, (0, K) otherwise
+    let rescoreTokens: UnsafeMutablePointer<Int>  // (capacity · OutputRescoring.candidates), or (0)
 
     // Per sentence slot, computed once per batch.
     let keys: MatrixView  // (N · Smax, A) additive, (N · Smax, H) luong_general; empty otherwise
@@ -63,6 +65,9 @@ struct DecoderState {
         alpha = arena.matrix(R, Smax)
         projected = c.outputProjectionSize.map { arena.matrix(R, $0) } ?? arena.matrix(0, 1)
         logits = arena.matrix(R, c.targetVocabSize)
+        let rescored = engine.weights.outputRescoring == nil ? 0 : R
+        rescoreValues = arena.matrix(rescored, OutputRescoring.candidates)
+        rescoreTokens = arena.array(rescored * OutputRescoring.candidates, of: 0)
 
         let w = engine.weights
         if let add = w.additive {
@@ -237,6 +242,8 @@ extension Engine {
             productPretransposed(o, w.outputTransposed.matrix, into: logits, beta: w.output.bias == nil ? 0 : 1)
         } else {
             w.output.apply(o, into: logits)
+            // int8: the best candidates of each row again in float32.
+            w.outputRescoring?.apply(o, logits: logits, values: s.rescoreValues, tokens: s.rescoreTokens)
         }
     }
 

@@ -212,6 +212,8 @@ struct EngineWeights: @unchecked Sendable {
     let outputProjection: Linear?  // (O, H), format 2's output_projection_size
     let output: Linear  // (Vt, O or H); the target embedding when tied
     let outputTransposed: TransposedWeight  // (O or H, Vt), made when a float32 batch of more than 16 rows first needs it
+    /// An int8 output weight's float32 rows, re-scoring each step's best logits; nil otherwise.
+    let outputRescoring: OutputRescoring?
     /// The compute type of each family (float32 for the families kept in float32).
     let computeTypes: [WeightFamily: ComputeType]
 
@@ -278,9 +280,18 @@ struct EngineWeights: @unchecked Sendable {
         outputProjection = c.outputProjectionSize == nil ? nil : linear("decoder.output_projection", .output)
         // A tied output weight is the target embedding, unless a stored quantized file holds its quantized copy.
         let tiedFloat = c.tieTargetEmbeddings && store.packed["decoder.output.weight"] == nil
-        output = Linear(weight: weight(tiedFloat ? "decoder.embedding.weight" : "decoder.output.weight", .output),
-                        bias: vector("decoder.output.bias"))
-        outputTransposed = TransposedWeight(output.weight.float32)
+        let outputWeight: Weight
+        if let stored = store.packed["decoder.output.weight"], stored.type == .int8 {
+            // A stored int8 output weight keeps its float32 rows (checked at load): `decoder.output.weight.rescore`,
+            // or the embedding when tied. They re-score the int8 product, or are the weight in float32.
+            let rows = c.tieTargetEmbeddings ? matrix("decoder.embedding.weight") : matrix("decoder.output.weight.rescore")
+            outputWeight = types[.output] == .int8 ? Weight(rows, packed: stored) : Weight(rows)
+        } else {
+            outputWeight = weight(tiedFloat ? "decoder.embedding.weight" : "decoder.output.weight", .output)
+        }
+        output = Linear(weight: outputWeight, bias: vector("decoder.output.bias"))
+        outputRescoring = OutputRescoring(output)
+        outputTransposed = TransposedWeight(output.weight.packed.type == .float32 ? output.weight.float32 : nil)
     }
 }
 
@@ -298,14 +309,15 @@ public enum WeightFamily: String, Sendable, CaseIterable, Hashable {
     case bridge
 
     /// The families a reduced compute type quantizes unless told otherwise, chosen by measuring quality (docs/MODEL.md,
-    /// "Compute types"): float16 and bfloat16 every family; int8 only the bridge, because int8 output, attention,
-    /// decoder and encoder weights each flip the greedy output of more than 1% of sentences on some of the
-    /// measured models (always at float32 near-ties). Ask for more with `families:` (`--quantize`).
+    /// "Compute types"): float16 and bfloat16 every family; int8 the output weight (its product's best logits
+    /// re-scored in float32) and the bridge, because int8 attention, decoder and encoder weights each flip the
+    /// greedy output of more than 1% of sentences on some of the measured models (always at float32 near-ties).
+    /// Ask for more with `families:` (`--quantize`).
     public static func quantizedByDefault(for type: ComputeType) -> Set<WeightFamily> {
         switch type {
         case .float32: []
         case .float16, .bfloat16: Set(allCases)
-        case .int8: [.bridge]
+        case .int8: [.output, .bridge]
         }
     }
 }

@@ -8,7 +8,8 @@ extension Seq2SeqModel {
     ///
     /// - Throws: `invalidModel` naming the tensor: a quantized weight missing or in the wrong dtype or shape, an
     ///   int8 weight without its F32 `<name>.scale` of one value per row, a scale that is not finite and positive,
-    ///   or an I8 tensor outside a quantized family.
+    ///   an untied int8 output weight without its F32 `decoder.output.weight.rescore` of the same shape, a
+    ///   `.rescore` tensor with no such weight, or an I8 tensor outside a quantized family.
     static func checkQuantized(_ entries: [String: TensorEntry], file: SafeTensorsFile, config: ModelConfig) throws -> Set<String> {
         guard let q = config.quantization else {
             if let name = entries.keys.sorted().first(where: { entries[$0]!.dtype == .i8 }) {
@@ -44,6 +45,18 @@ extension Seq2SeqModel {
                     throw Seq2SeqError.invalidModel("tensor \(scaleName) holds \(v) at row \(i): int8 row scales must be finite and positive")
                 }
             }
+        }
+        if let name = config.rescoredOutput {
+            let shape = config.quantizableWeights.first { $0.name == "decoder.output.weight" }!.shape
+            guard let e = entries[name] else {
+                throw Seq2SeqError.invalidModel("tensor \(name) is missing: an int8 decoder.output.weight is stored with its float32 rows (F32, shape \(shape)) for re-scoring; quantize the float32 model again with this version")
+            }
+            guard e.dtype == .f32, e.shape == shape else {
+                throw Seq2SeqError.invalidModel("tensor \(name) is \(e.dtype.rawValue) of shape \(e.shape), expected F32 of shape \(shape) (the float32 rows of decoder.output.weight)")
+            }
+        }
+        for name in entries.keys.sorted() where name.hasSuffix(".rescore") && name != config.rescoredOutput {
+            throw Seq2SeqError.invalidModel("tensor \(name) is not used: only an untied int8 decoder.output.weight is stored with float32 rows for re-scoring")
         }
         let scales = Set(names.map { $0 + ".scale" })
         for (name, e) in entries where e.dtype == .i8 && !names.contains(name) {

@@ -101,6 +101,7 @@ public final class Seq2SeqModel: Sendable {
         let specs = config.tensorSpecs
         var expected = Set(specs.map(\.name)).union(stored)
         if config.quantization?.type == .int8 { expected.formUnion(stored.map { $0 + ".scale" }) }
+        if let rescore = config.rescoredOutput { expected.insert(rescore) }
         for name in entries.keys.sorted() where !expected.contains(name) {
             var why = "is not used by this configuration"
             if name == "decoder.output.weight" && config.tieTargetEmbeddings {

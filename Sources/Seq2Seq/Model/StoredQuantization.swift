@@ -79,6 +79,14 @@ extension ModelConfig {
         }
         return out
     }
+
+    /// The F32 tensor a stored int8 output weight is re-scored with (`decoder.output.weight.rescore`, the
+    /// output weight's float32 rows), or nil when this configuration stores none: no int8 `quantization` of the
+    /// output family, or a tied output weight (whose float32 rows are `decoder.embedding.weight`).
+    var rescoredOutput: String? {
+        guard let q = quantization, q.type == .int8, q.families.contains(.output), !tieTargetEmbeddings else { return nil }
+        return "decoder.output.weight.rescore"
+    }
 }
 
 /// A weight of a stored quantized model exactly as the file holds it (for checks and the reference
