@@ -79,7 +79,7 @@ struct QuantizationGateTests {
     func defaultFamilies() {
         #expect(WeightFamily.quantizedByDefault(for: .int8) == [.output, .bridge])
         #expect(WeightFamily.quantizedByDefault(for: .float16) == Set(WeightFamily.allCases))
-        #expect(WeightFamily.quantizedByDefault(for: .bfloat16) == Set(WeightFamily.allCases))
+        #expect(WeightFamily.quantizedByDefault(for: .bfloat16) == [.recurrent, .bridge])
         #expect(WeightFamily.quantizedByDefault(for: .float32).isEmpty)
     }
 
@@ -110,25 +110,29 @@ struct QuantizationGateTests {
         print(lines.joined(separator: "\n"))
     }
 
-    @Test("The per-family int8 table (SEQ2SEQ_QUALITY_TABLE=1)",
+    @Test("The per-family int8 table (SEQ2SEQ_QUALITY_TABLE=1; SEQ2SEQ_QUALITY_TYPE=bfloat16 or float16 for another type)",
           .enabled(if: ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_TABLE"] == "1"))
     func familyTable() throws {
         let corpora = [Self.golden] + Self.toolkits
+        let name = ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_TYPE"] ?? "int8"
+        let type = try #require(ComputeType(rawValue: name), "SEQ2SEQ_QUALITY_TYPE=\(name) is not a compute type")
         let all: [(String, Set<WeightFamily>?)] = WeightFamily.allCases.map { ($0.rawValue, [$0]) }
             + [("output+bridge", [.output, .bridge]), ("attention+bridge", [.attention, .bridge]),
-               ("attention+bridge+encoder", [.attention, .bridge, .encoder]), ("all", Set(WeightFamily.allCases)), ("default", nil)]
+               ("attention+bridge+encoder", [.attention, .bridge, .encoder]),
+               ("recurrent+encoder+bridge", [.recurrent, .encoder, .bridge]),
+               ("recurrent+bridge", [.recurrent, .bridge]), ("all", Set(WeightFamily.allCases)), ("default", nil)]
         // SEQ2SEQ_QUALITY_GROUPS=output,output+bridge measures only those columns.
         let only = ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_GROUPS"].map { Set($0.split(separator: ",").map(String.init)) }
         let groups = all.filter { only?.contains($0.0) ?? true }
         for corpus in corpora {
             var cells: [String] = []
             for (label, families) in groups {
-                let (q, mean) = try Self.measure(corpus, .int8, families)
+                let (q, mean) = try Self.measure(corpus, type, families)
                 cells.append("\(label) \(q.identical)/\(q.sentences) \(String(format: "%.1e", mean))")
                 FileHandle.standardError.write(Data("  \(corpus.name) \(label): \(q.identical)/\(q.sentences)\n".utf8))
             }
             // Standard error: unbuffered, so each corpus's row shows as soon as it is measured.
-            FileHandle.standardError.write(Data(("int8 | \(corpus.name) | " + cells.joined(separator: " | ") + "\n").utf8))
+            FileHandle.standardError.write(Data(("\(type.rawValue) | \(corpus.name) | " + cells.joined(separator: " | ") + "\n").utf8))
         }
     }
 }
