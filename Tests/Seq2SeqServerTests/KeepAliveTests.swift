@@ -60,13 +60,7 @@ extension ServerTests {
         try HTTPResult.sendAll(fd, Array(head.utf8) + long)
         try await Task.sleep(for: .milliseconds(300))
         close(fd)
-        var emptied = false
-        for _ in 0..<100 {
-            let m = try await server.request("GET", "/metrics").body
-            if m.contains("seq2seq_queue_size{model=\"dates\"} 0") && m.contains("outcome=\"cancelled\"") { emptied = true; break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(emptied, "the closed connection's request was not cancelled")
+        #expect(try await server.cancelledAndEmptied(), "the closed connection's request was not cancelled")
         // Every closed connection leaves the registry of watched connections.
         var watched = ConnectionWatch.openCount
         for _ in 0..<50 where watched > 0 {

@@ -180,13 +180,7 @@ struct ServerTests {
             close(fd)
         }
         // The cancellations are counted and the session empties (bounded wait).
-        var cancelled = false
-        for _ in 0..<100 {
-            let m = try await server.request("GET", "/metrics").body
-            if m.contains("outcome=\"cancelled\"") && m.contains("seq2seq_queue_size{model=\"dates\"} 0") { cancelled = true; break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(cancelled, "the disconnected requests were not cancelled")
+        #expect(try await server.cancelledAndEmptied(), "the disconnected requests were not cancelled")
         let start = ContinuousClock.now
         let ok = try await server.request("POST", "/v1/translate", Self.body(["24/11/2026"], extra: ", \"beam_size\": 1"))
         #expect(ok.status == 200)

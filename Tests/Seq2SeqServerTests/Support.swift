@@ -57,6 +57,16 @@ final class TestServer: @unchecked Sendable {
         return TestServer(port: port, configuration: c, group: group, task: task)
     }
 
+    /// Polls `/metrics` (bounded: 10 s) until a cancellation is counted and the session's queue is empty.
+    func cancelledAndEmptied() async throws -> Bool {
+        for _ in 0..<100 {
+            let m = try await request("GET", "/metrics").body
+            if m.contains("outcome=\"cancelled\"") && m.contains("seq2seq_queue_size{model=\"dates\"} 0") { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     func stop() async throws {
         await group.triggerGracefulShutdown()
         try await task.value
