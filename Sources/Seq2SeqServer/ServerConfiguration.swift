@@ -31,8 +31,6 @@ public struct ServerConfiguration: Sendable {
     /// Whether sessions run in batch-invariant mode (`--batch-invariant`, the default): a sentence's result is
     /// then bit for bit what it gets alone, whatever else shares the decoder steps.
     public var batchInvariant = true
-    /// The weights' compute type the models were loaded with (`--compute-type`; reported by `/v1/models`).
-    public var computeType: ComputeType = .float32
 
     /// Seconds the engine thread may wait for more requests before a step that would use less than half the
     /// rows, when requests are arriving (`--batch-window-ms`; 0 = never wait).

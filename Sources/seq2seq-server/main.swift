@@ -5,7 +5,7 @@ import Seq2Seq
 import Seq2SeqServer
 import Seq2SeqText
 
-extension ComputeType: ExpressibleByArgument {}
+extension ComputePrecision: ExpressibleByArgument {}
 
 /// `seq2seq-server`: translation over HTTP with step-level continuous batching (docs/server.md).
 @main
@@ -66,8 +66,8 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not cancel a request when its client closes its connection or its sending side (deadlines still apply).")
     var noDisconnectCancel = false
 
-    @Option(name: .long, help: "Weights in float32 (default), float16, bfloat16 or int8 (per-row scales); activations stay float32.")
-    var computeType: ComputeType = .float32
+    @Option(name: .long, help: "Weights in float32, float16, bfloat16 or int8 (per-row scales), or int8_float16 / int8_bfloat16 (int8 for its families, the second type for the others); activations stay float32. Default: as each model stores them (float32 for a float model).")
+    var computeType: ComputePrecision?
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Bit-for-bit the same result for a sentence alone or among any others (default on).")
     var batchInvariant = true
@@ -99,7 +99,7 @@ struct ServerCommand: AsyncParsableCommand {
         var models: [(name: String, model: Seq2SeqModel, text: ModelText)] = []
         do {
             if model.isEmpty {
-                let m = try Seq2SeqModel.embeddedDateModel(computeType: computeType)
+                let m = try Seq2SeqModel.embeddedDateModel(computeType: computeType?.type, otherFamilies: computeType?.otherFamilies ?? .float32)
                 models.append(("dates", m, try ModelText(model: m)))
             }
             for spec in model {
@@ -111,7 +111,7 @@ struct ServerCommand: AsyncParsableCommand {
                     name = URL(fileURLWithPath: spec).standardizedFileURL.lastPathComponent
                 }
                 if models.contains(where: { $0.name == name }) { throw ValidationError("two models are named \(name)") }
-                let m = try Seq2SeqModel(directory: dir, computeType: computeType)
+                let m = try Seq2SeqModel(directory: dir, computeType: computeType?.type, otherFamilies: computeType?.otherFamilies ?? .float32)
                 models.append((name, m, try ModelText(model: m)))
             }
         } catch let e as Seq2SeqError {
@@ -135,7 +135,6 @@ struct ServerCommand: AsyncParsableCommand {
         c.ioThreads = ioThreads
         c.admissionWait = admissionWait
         c.batchWindow = batchWindowMs / 1000
-        c.computeType = computeType
         try await Seq2SeqHTTPServer.run(models: models, configuration: c, logger: logger)
     }
 }

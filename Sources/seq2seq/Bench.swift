@@ -48,15 +48,15 @@ struct Bench: ParsableCommand {
         if let s = sentences, s < 1 { throw ValidationError("--sentences must be at least 1") }
     }
 
-    @Option(name: .long, help: ArgumentHelp("Comma-separated engine configurations timed alternately within each repeat: float32, float16, bfloat16, int8, each optionally with -inv (batch-invariant), e.g. float32,int8,float32-inv. Overrides --compute-type and --batch-invariant."))
+    @Option(name: .long, help: ArgumentHelp("Comma-separated engine configurations timed alternately within each repeat: float32, float16, bfloat16, int8, int8_float16, int8_bfloat16, each optionally with -inv (batch-invariant), e.g. float32,int8,float32-inv. Overrides --compute-type and --batch-invariant."))
     var configs: String?
 
     func run() throws {
         let configs = try self.configs.map { try $0.split(separator: ",").map { try BenchConfig(parsing: String($0)) } }
-            ?? [BenchConfig(parsing: (modelOptions.computeType ?? .float32).rawValue + (modelOptions.batchInvariant ? "-inv" : ""))]
+            ?? [BenchConfig(parsing: (modelOptions.computeType ?? ComputePrecision(.float32)).description + (modelOptions.batchInvariant ? "-inv" : ""))]
         if configs.isEmpty { throw ValidationError("--configs: no configuration") }
         if backend == .reference && configs.count > 1 { throw ValidationError("--configs applies to the engine backend only") }
-        var models: [ComputeType: Seq2SeqModel] = [:]
+        var models: [ComputePrecision: Seq2SeqModel] = [:]
         for t in configs.map(\.computeType) where models[t] == nil {
             var o = modelOptions
             o.computeType = t
@@ -128,7 +128,7 @@ struct Bench: ParsableCommand {
                 let backendName = backend == .reference ? "reference" : "engine"
                 if json {
                     let roofJSON = roof.map { ", \"roofline\": \($0.fraction), \"roofline_of\": \"\($0.of)\"" } ?? ""
-                    print("{\"model\": \"\(name)\", \"workload\": \"\(w)\", \"backend\": \"\(backendName)\", \"config\": \"\(cfg.name)\", \"compute_type\": \"\(cfg.computeType.rawValue)\", \"batch_invariant\": \(cfg.invariant), \"threads\": \(BLASThreads.count), \"sentences\": \(n), \"S\": \(sourceLength), \"T\": \(targetLength), \"median_s\": \(median), \"tok_per_s\": \(tps), \"gflops\": \(gflops), \"weight_mb_per_token\": \(traffic.bytesPerToken / 1e6)\(roofJSON), \"times\": [\(sorted.map { "\($0)" }.joined(separator: ", "))]}")
+                    print("{\"model\": \"\(name)\", \"workload\": \"\(w)\", \"backend\": \"\(backendName)\", \"config\": \"\(cfg.name)\", \"compute_type\": \"\(cfg.computeType)\", \"batch_invariant\": \(cfg.invariant), \"threads\": \(BLASThreads.count), \"sentences\": \(n), \"S\": \(sourceLength), \"T\": \(targetLength), \"median_s\": \(median), \"tok_per_s\": \(tps), \"gflops\": \(gflops), \"weight_mb_per_token\": \(traffic.bytesPerToken / 1e6)\(roofJSON), \"times\": [\(sorted.map { "\($0)" }.joined(separator: ", "))]}")
                 } else {
                     let roofText = roof.map { ", \(fmt($0.fraction * 100, 1))% of \($0.of)" } ?? ""
                     print("\(name) \(w) \(backendName) \(cfg.name) threads=\(BLASThreads.count) n=\(n): median \(fmt(median, 4)) s, \(fmt(tps, 1)) tok/s, \(fmt(gflops, 2)) GFLOP/s, \(fmt(traffic.bytesPerToken / 1e6, 2)) MB weights/token\(roofText)")

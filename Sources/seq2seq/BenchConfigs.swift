@@ -4,16 +4,16 @@ import Seq2Seq
 /// One engine configuration of `seq2seq bench --configs`: a compute type, batch-invariant or not.
 struct BenchConfig {
     let name: String
-    let computeType: ComputeType
+    let computeType: ComputePrecision
     let invariant: Bool
 
-    /// `float32`, `int8`, `float16`, `bfloat16`, each optionally followed by `-inv` (batch-invariant mode).
+    /// `float32`, `int8`, `float16`, `bfloat16`, `int8_float16`, `int8_bfloat16`, each optionally followed by `-inv` (batch-invariant mode).
     init(parsing text: String) throws {
         var base = Substring(text)
         invariant = base.hasSuffix("-inv")
         if invariant { base = base.dropLast(4) }
-        guard let type = ComputeType(rawValue: String(base)) else {
-            throw ValidationError("--configs: unknown configuration \(text) (float32, float16, bfloat16, int8, each optionally with -inv)")
+        guard let type = ComputePrecision(String(base)) else {
+            throw ValidationError("--configs: unknown configuration \(text) (\(ComputePrecision.spellings), each optionally with -inv)")
         }
         computeType = type
         name = text

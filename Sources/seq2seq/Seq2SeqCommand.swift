@@ -26,8 +26,8 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "OpenBLAS threads (default: OPENBLAS_NUM_THREADS, else one per core).")
     var threads: Int?
 
-    @Option(name: .long, help: "Weights in float32, float16, bfloat16 or int8 (per-row scales; int8 products round activations to int16 and sum exactly in int32). Default: as the model stores them (a model from `seq2seq quantize` runs in its stored type; float32 dequantizes it).")
-    var computeType: ComputeType?
+    @Option(name: .long, help: "Weights in float32, float16, bfloat16 or int8 (per-row scales; int8 products round activations to int16 and sum exactly in int32), or int8_float16 / int8_bfloat16: int8 for its families, the second type for the others. Default: as the model stores them (a model from `seq2seq quantize` runs in its stored type; float32 dequantizes it).")
+    var computeType: ComputePrecision?
 
     @Option(name: .long, help: "Weight families a reduced --compute-type applies to: comma-separated output, attention, recurrent, encoder, bridge, or all (default: as stored, or the type's default families: every family for float16, recurrent and bridge for bfloat16, output and bridge for int8, the families that keep greedy output identical to float32 on 99% of sentences; see docs/MODEL.md).")
     var quantize: String?
@@ -59,8 +59,11 @@ struct ModelOptions: ParsableArguments {
         Translator.batchInvariantByDefault = batchInvariant
         do {
             let families = try self.families()
-            if let dir = model { return try Seq2SeqModel(directory: dir, computeType: computeType, families: families) }
-            return try Seq2SeqModel.embeddedDateModel(computeType: computeType, families: families)
+            let other = computeType?.otherFamilies ?? .float32
+            if let dir = model {
+                return try Seq2SeqModel(directory: dir, computeType: computeType?.type, families: families, otherFamilies: other)
+            }
+            return try Seq2SeqModel.embeddedDateModel(computeType: computeType?.type, families: families, otherFamilies: other)
         } catch let e as Seq2SeqError {
             Output.error(e.description)
             Seq2SeqCommand.exit(withError: ExitCode(2))
@@ -73,7 +76,7 @@ struct ModelOptions: ParsableArguments {
     /// The same model in float32, for quality comparisons.
     static func loadFloat32(like options: ModelOptions) -> Seq2SeqModel {
         var o = options
-        o.computeType = .float32
+        o.computeType = ComputePrecision(.float32)
         return o.load()
     }
 
@@ -92,3 +95,5 @@ struct ModelOptions: ParsableArguments {
 enum InputFormat: String, ExpressibleByArgument, CaseIterable { case text, jsonl }
 
 extension ComputeType: ExpressibleByArgument {}
+
+extension ComputePrecision: ExpressibleByArgument {}

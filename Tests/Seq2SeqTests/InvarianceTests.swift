@@ -97,7 +97,7 @@ struct InvarianceTests {
         let dir = try makeRandomModel(config, seed: 501)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let input = Self.sources(config.sourceVocabSize, count: 9, seed: 1).map { "{\"source_ids\": \($0)}" }.joined(separator: "\n") + "\n"
-        for type in ["float32", "int8"] {
+        for type in ["float32", "int8", "int8_float16"] {
             var outputs: [String] = []
             for force in [nil, "scalar"] as [String?] {
                 let p = Process()

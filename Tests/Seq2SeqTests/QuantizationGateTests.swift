@@ -47,11 +47,11 @@ struct QuantizationGateTests {
     }()
 
     /// Agreement of `type` with `families` (nil: the type's defaults) against float32 over a corpus.
-    static func measure(_ corpus: Corpus, _ type: ComputeType, _ families: Set<WeightFamily>?) throws -> (QualityComparison, Double) {
+    static func measure(_ corpus: Corpus, _ type: ComputePrecision, _ families: Set<WeightFamily>?) throws -> (QualityComparison, Double) {
         var total = QualityComparison(), deltaSum = 0.0
         for m in corpus.models {
             let reference = try Seq2SeqModel(directory: m.directory)
-            let candidate = try Seq2SeqModel(directory: m.directory, computeType: type, families: families)
+            let candidate = try Seq2SeqModel(directory: m.directory, computeType: type.type, families: families, otherFamilies: type.otherFamilies)
             let q = try QualityComparison.compare(reference: reference, candidate: candidate, sources: m.sources,
                                                   options: DecodingOptions(maxLength: m.maxLength))
             total.sentences += q.sentences
@@ -64,16 +64,20 @@ struct QuantizationGateTests {
     }
 
     /// The date model's exact matches on `data/dates-heldout.tsv` and its agreement with float32.
-    static func dates(_ type: ComputeType, _ families: Set<WeightFamily>?) throws -> (exact: Int, count: Int, QualityComparison) {
+    static func dates(_ type: ComputePrecision, _ families: Set<WeightFamily>?) throws -> (exact: Int, count: Int, QualityComparison) {
         let text = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("data/dates-heldout.tsv"), encoding: .utf8)
         let pairs = text.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
         let float = try Seq2SeqModel.embeddedDateModel(computeType: .float32)
-        let model = try Seq2SeqModel.embeddedDateModel(computeType: type, families: families)
+        let model = try Seq2SeqModel.embeddedDateModel(computeType: type.type, families: families, otherFamilies: type.otherFamilies)
         let sources = try pairs.map { try model.sourceIDs(for: $0[0]) }
         let results = try Translator(model: model, maxBatchSize: 64).translate(sources)
         let exact = zip(results, pairs).filter { model.detokenize($0.best.ids) == $1[1] }.count
         return (exact, pairs.count, try QualityComparison.compare(reference: float, candidate: model, sources: sources))
     }
+
+    /// The gated precisions: each reduced type with its default families, and int8 with float16 for the rest.
+    static let precisions = [ComputePrecision(.int8), ComputePrecision(.float16), ComputePrecision(.bfloat16),
+                             ComputePrecision(.int8, otherFamilies: .float16)]
 
     @Test("The default families are the measured ones (docs/MODEL.md): int8 output (re-scored) and bridge")
     func defaultFamilies() {
@@ -84,28 +88,28 @@ struct QuantizationGateTests {
     }
 
     @Test("Each type's default families: greedy output identical to float32's on ≥ 99% of the golden models' sentences",
-          arguments: [ComputeType.int8, .float16, .bfloat16])
-    func goldenGate(_ type: ComputeType) throws {
+          arguments: Self.precisions)
+    func goldenGate(_ type: ComputePrecision) throws {
         try #require(Self.golden.models.count >= 20, "golden cases not found")
         let (q, mean) = try Self.measure(Self.golden, type, nil)
         #expect(q.agreement >= 0.99, "\(type) default families: identical on only \(q.identical)/\(q.sentences)")
-        print("\(type.rawValue) default families \(WeightFamily.quantizedByDefault(for: type).map(\.rawValue).sorted()): golden identical \(q.identical)/\(q.sentences), mean |Δ log-prob| \(mean)")
+        print("\(type) default families \(WeightFamily.quantizedByDefault(for: type.type).map(\.rawValue).sorted()): golden identical \(q.identical)/\(q.sentences), mean |Δ log-prob| \(mean)")
     }
 
     @Test("Each type's default families meet the gates on every toolkit model and the dates too (SEQ2SEQ_QUALITY_TABLE=1)",
           .enabled(if: ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_TABLE"] == "1"),
-          arguments: [ComputeType.int8, .float16, .bfloat16])
-    func gates(_ type: ComputeType) throws {
+          arguments: Self.precisions)
+    func gates(_ type: ComputePrecision) throws {
         let corpora = [Self.golden] + Self.toolkits
         try #require(corpora.count >= 9, "golden cases or toolkit models not found (\(corpora.count) corpora)")
         var lines: [String] = []
         for corpus in corpora {
             let (q, mean) = try Self.measure(corpus, type, nil)
-            lines.append("\(type.rawValue) default \(corpus.name): identical \(q.identical)/\(q.sentences), mean |Δ log-prob| \(mean)")
+            lines.append("\(type) default \(corpus.name): identical \(q.identical)/\(q.sentences), mean |Δ log-prob| \(mean)")
             #expect(q.agreement >= 0.99, "\(type) \(corpus.name): greedy output identical on only \(q.identical)/\(q.sentences)")
         }
         let d = try Self.dates(type, nil)
-        lines.append("\(type.rawValue) default dates: exact \(d.exact)/\(d.count), identical \(d.2.identical)/\(d.2.sentences)")
+        lines.append("\(type) default dates: exact \(d.exact)/\(d.count), identical \(d.2.identical)/\(d.2.sentences)")
         #expect(Double(d.exact) >= 0.995 * Double(d.count), "\(type) dates: only \(d.exact)/\(d.count) exact")
         print(lines.joined(separator: "\n"))
     }
@@ -115,7 +119,7 @@ struct QuantizationGateTests {
     func familyTable() throws {
         let corpora = [Self.golden] + Self.toolkits
         let name = ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_TYPE"] ?? "int8"
-        let type = try #require(ComputeType(rawValue: name), "SEQ2SEQ_QUALITY_TYPE=\(name) is not a compute type")
+        let type = try #require(ComputePrecision(name), "SEQ2SEQ_QUALITY_TYPE=\(name) is not a compute type")
         let all: [(String, Set<WeightFamily>?)] = WeightFamily.allCases.map { ($0.rawValue, [$0]) }
             + [("output+bridge", [.output, .bridge]), ("attention+bridge", [.attention, .bridge]),
                ("attention+bridge+encoder", [.attention, .bridge, .encoder]),
@@ -132,7 +136,7 @@ struct QuantizationGateTests {
                 FileHandle.standardError.write(Data("  \(corpus.name) \(label): \(q.identical)/\(q.sentences)\n".utf8))
             }
             // Standard error: unbuffered, so each corpus's row shows as soon as it is measured.
-            FileHandle.standardError.write(Data(("\(type.rawValue) | \(corpus.name) | " + cells.joined(separator: " | ") + "\n").utf8))
+            FileHandle.standardError.write(Data(("\(type) | \(corpus.name) | " + cells.joined(separator: " | ") + "\n").utf8))
         }
     }
 }

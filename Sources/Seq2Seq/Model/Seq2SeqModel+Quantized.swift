@@ -98,16 +98,28 @@ extension Seq2SeqModel {
     /// stored type (read in place) or, when asked for float32 (or for a family list without them), in float32
     /// dequantized; families it stores in float are quantized at load when asked for. Asking a stored model for
     /// another reduced type is refused: its weights would be rounded twice.
-    static func resolveTypes(_ config: ModelConfig, computeType: ComputeType?, families: Set<WeightFamily>?) throws -> [WeightFamily: ComputeType] {
+    ///
+    /// `otherFamilies` runs the families left out; it must be float32, float16 or bfloat16 and differ from a
+    /// reduced `computeType`, and a stored model's stored families may not be left out of a reduced one.
+    static func resolveTypes(_ config: ModelConfig, computeType: ComputeType?, families: Set<WeightFamily>?,
+                             otherFamilies other: ComputeType = .float32) throws -> [WeightFamily: ComputeType] {
         let stored = config.quantization
         let type = computeType ?? stored?.type ?? .float32
         if let s = stored, type != .float32, type != s.type {
             throw Seq2SeqError.invalidModel("the model stores its \(s.families.map(\.rawValue).sorted().joined(separator: ", ")) weights as \(s.type.rawValue); compute type \(type.rawValue) would round them a second time: load it as \(s.type.rawValue) or float32, or quantize the float32 model to \(type.rawValue)")
         }
+        if other != .float32 {
+            guard other != .int8, type != .float32, other != type else {
+                throw Seq2SeqError.invalidOptions("otherFamilies \(other.rawValue) with compute type \(type.rawValue): the other families run in float16, bfloat16 or float32, beside a different reduced compute type (int8_float16, not \(type.rawValue)_\(other.rawValue))")
+            }
+        }
         let chosen: Set<WeightFamily>
         if let families { chosen = families } else if let s = stored, s.type == type { chosen = s.families } else { chosen = WeightFamily.quantizedByDefault(for: type) }
+        if let s = stored, other != .float32, case let left = s.families.subtracting(chosen), !left.isEmpty {
+            throw Seq2SeqError.invalidModel("the model stores its \(left.map(\.rawValue).sorted().joined(separator: ", ")) weights as \(s.type.rawValue); running them as \(other.rawValue) would round them a second time: quantize them with the compute type or load the float32 model")
+        }
         var types: [WeightFamily: ComputeType] = [:]
-        for f in WeightFamily.allCases { types[f] = chosen.contains(f) ? type : .float32 }
+        for f in WeightFamily.allCases { types[f] = chosen.contains(f) ? type : other }
         return types
     }
 }

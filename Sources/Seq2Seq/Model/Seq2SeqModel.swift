@@ -36,10 +36,12 @@ public final class Seq2SeqModel: Sendable {
     /// float32). A float model is converted at load; a stored quantized model (`config.json`'s `quantization`,
     /// written by `seq2seq quantize`) runs as stored by default (`computeType` nil), read in place from the
     /// mapped file, or dequantized with `.float32`; another reduced type is refused. `families` nil means the
-    /// stored families, or the type's defaults (`WeightFamily.quantizedByDefault(for:)`). See docs/MODEL.md,
-    /// "Compute types" and "Stored quantized models".
+    /// stored families, or the type's defaults (`WeightFamily.quantizedByDefault(for:)`). `otherFamilies` is the
+    /// type of every family `computeType` leaves out: float32 (the default), or float16 or bfloat16, converted
+    /// at load (CTranslate2's `int8_float16`; `ComputePrecision`). See docs/MODEL.md, "Compute types" and
+    /// "Stored quantized models".
     public init(directory: String, checkFinite: Bool = true, computeType: ComputeType? = nil,
-                families: Set<WeightFamily>? = nil) throws {
+                families: Set<WeightFamily>? = nil, otherFamilies: ComputeType = .float32) throws {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         self.directory = dir
         guard isDirectory(dir) else {
@@ -55,7 +57,7 @@ public final class Seq2SeqModel: Sendable {
         metadata = file.metadata
         let quantized = try Self.checkQuantized(file.entries, file: file, config: config)
         try Self.checkTensors(file.entries, against: config, stored: quantized)
-        let types = try Self.resolveTypes(config, computeType: computeType, families: families)
+        let types = try Self.resolveTypes(config, computeType: computeType, families: families, otherFamilies: otherFamilies)
         store = TensorStore(file: file, quantized: quantized, type: config.quantization?.type ?? .float32)
         if checkFinite {
             try Self.checkFinite(store.tensors)
@@ -68,6 +70,14 @@ public final class Seq2SeqModel: Sendable {
 
     /// The compute type each weight family runs in.
     public var computeTypes: [WeightFamily: ComputeType] { weights.computeTypes }
+
+    /// `computeTypes` in the command line's terms: `float32`, the one reduced type (`int8`, whichever families it
+    /// covers), or `int8_float16` when no family is left in float32.
+    public var computePrecision: ComputePrecision {
+        let reduced = Set(computeTypes.values).subtracting([.float32])
+        guard let first = reduced.sorted(by: { ($0.elementSize, $0.rawValue) < ($1.elementSize, $1.rawValue) }).first else { return ComputePrecision(.float32) }
+        return ComputePrecision(first, otherFamilies: reduced.count > 1 ? reduced.first { $0 != first }! : .float32)
+    }
 
     /// Every tensor of the model by name, as float32 (converted from F16/BF16/F64 where stored so).
     public var tensors: [String: Tensor] { store.tensors }
