@@ -26,7 +26,7 @@ extension Seq2SeqModel {
     /// Loads the embedded character-level date normalizer ("24/11/2026" → "2026-11-24").
     /// `computeType`, `families` and `otherFamilies` as in `init(directory:checkFinite:computeType:families:otherFamilies:)`.
     public static func embeddedDateModel(computeType: ComputeType? = nil, families: Set<WeightFamily>? = nil,
-                                         otherFamilies: ComputeType = .float32) throws -> Seq2SeqModel {
+                                         otherFamilies: ComputeType? = nil) throws -> Seq2SeqModel {
         guard let dir = embeddedDateModelDirectory else {
             throw Seq2SeqError.invalidModel("the embedded date model was not found beside the executable (Seq2Seq_Seq2Seq.resources/dates); pass --model DIR or set SEQ2SEQ_DEFAULT_MODEL")
         }

@@ -99,7 +99,7 @@ struct ServerCommand: AsyncParsableCommand {
         var models: [(name: String, model: Seq2SeqModel, text: ModelText)] = []
         do {
             if model.isEmpty {
-                let m = try Seq2SeqModel.embeddedDateModel(computeType: computeType?.type, otherFamilies: computeType?.otherFamilies ?? .float32)
+                let m = try Seq2SeqModel.embeddedDateModel(computeType: computeType?.type, otherFamilies: computeType?.otherFamilies)
                 models.append(("dates", m, try ModelText(model: m)))
             }
             for spec in model {
@@ -111,7 +111,7 @@ struct ServerCommand: AsyncParsableCommand {
                     name = URL(fileURLWithPath: spec).standardizedFileURL.lastPathComponent
                 }
                 if models.contains(where: { $0.name == name }) { throw ValidationError("two models are named \(name)") }
-                let m = try Seq2SeqModel(directory: dir, computeType: computeType?.type, otherFamilies: computeType?.otherFamilies ?? .float32)
+                let m = try Seq2SeqModel(directory: dir, computeType: computeType?.type, otherFamilies: computeType?.otherFamilies)
                 models.append((name, m, try ModelText(model: m)))
             }
         } catch let e as Seq2SeqError {

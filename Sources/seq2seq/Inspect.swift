@@ -41,17 +41,20 @@ struct Inspect: ParsableCommand {
             print("format 2     " + parts.joined(separator: "; "))
         }
         if let q = c.quantization {
-            print("quantization \(q.type.rawValue): \(q.families.map(\.rawValue).sorted().joined(separator: ", ")) (stored; running as \(Set(model.computeTypes.values).map(\.rawValue).sorted().joined(separator: "+")))")
+            let rest = q.otherFamilies == .float32 ? "" : "; other families \(q.otherFamilies.rawValue)"
+            print("quantization \(q.type.rawValue): \(q.families.map(\.rawValue).sorted().joined(separator: ", "))\(rest) (stored; running as \(model.computePrecision))")
         }
         print("")
         let tensors = model.tensors.values.sorted { $0.name < $1.name }
         // A stored quantized model's reduced weights: name, dtype, shape.
-        let dtype = ["int8": "I8", "float16": "F16", "bfloat16": "BF16"][c.quantization?.type.rawValue ?? ""] ?? ""
+        func dtype(_ name: String) -> String {
+            ["int8": "I8", "float16": "F16", "bfloat16": "BF16"][model.storedType(of: name)?.rawValue ?? ""] ?? ""
+        }
         var stored: [(name: String, shape: [Int])] = c.tensorSpecs.filter { !$0.optional && model.tensor($0.name) == nil }.map { ($0.name, $0.shape) }
         if c.tieTargetEmbeddings, c.quantization?.families.contains(.output) == true {
             stored.append(("decoder.output.weight", [c.targetVocabSize, c.embeddingSize]))
         }
-        let rows = tensors.map { ($0.name, $0.storedAs.rawValue, $0.shape) } + stored.map { ($0.name, dtype, $0.shape) }
+        let rows = tensors.map { ($0.name, $0.storedAs.rawValue, $0.shape) } + stored.map { ($0.name, dtype($0.name), $0.shape) }
         let width = rows.map(\.0.count).max() ?? 10
         for (name, type, shapeValues) in rows.sorted(by: { $0.0 < $1.0 }) {
             let shape = "(" + shapeValues.map(String.init).joined(separator: ", ") + ")"

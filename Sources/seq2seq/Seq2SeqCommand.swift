@@ -59,7 +59,7 @@ struct ModelOptions: ParsableArguments {
         Translator.batchInvariantByDefault = batchInvariant
         do {
             let families = try self.families()
-            let other = computeType?.otherFamilies ?? .float32
+            let other = computeType?.otherFamilies
             if let dir = model {
                 return try Seq2SeqModel(directory: dir, computeType: computeType?.type, families: families, otherFamilies: other)
             }

@@ -107,6 +107,11 @@ struct StoredQuantizationErrorTests {
             (text.replacingOccurrences(of: #""type": "int8""#, with: #""type": "int4""#), "quantization.type has unknown value \"int4\""),
             (text.replacingOccurrences(of: #""attention", "output""#, with: #""attention", "embedding""#), "quantization.families[1] is not one of"),
             (text.replacingOccurrences(of: #""attention", "output""#, with: ""), "quantization.families is empty"),
+            (text.replacingOccurrences(of: #"]}"#, with: #"], "other_families": "int8"}"#), "quantization.other_families must be \"float16\" or \"bfloat16\" and differ from type (found \"int8\")"),
+            (text.replacingOccurrences(of: #"]}"#, with: #"], "other_families": 16}"#), "quantization.other_families must be \"float16\" or \"bfloat16\" and differ from type (found a number)"),
+            (text.replacingOccurrences(of: #"]}"#, with: #"], "other": "float16"}"#), "quantization.other is an unknown key (expected type, families, other_families)"),
+            // The other families declared float16 but stored as F32.
+            (text.replacingOccurrences(of: #"]}"#, with: #"], "other_families": "float16"}"#), "has dtype F32, but config.json's quantization stores the"),
         ]
         for (config, expected) in cases {
             #expect(config != text)

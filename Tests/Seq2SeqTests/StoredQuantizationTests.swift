@@ -35,21 +35,25 @@ struct StoredQuantizationTests {
     }
 
     @Test("A stored model decodes bit for bit like the float model quantized at load, read in place",
-          arguments: [ComputeType.int8, .float16, .bfloat16], [true, false])
-    func bitIdentical(_ type: ComputeType, tied: Bool) throws {
+          arguments: [ComputePrecision(.int8), ComputePrecision(.float16), ComputePrecision(.bfloat16),
+                      ComputePrecision(.int8, otherFamilies: .float16)], [true, false])
+    func bitIdentical(_ precision: ComputePrecision, tied: Bool) throws {
+        let type = precision.type, other = precision.otherFamilies
         let floatDir = try makeRandomModel(Self.randomConfig(tied: tied), seed: tied ? 71 : 72)
         let out = Self.temporary("stored")
         defer { try? FileManager.default.removeItem(atPath: floatDir); try? FileManager.default.removeItem(atPath: out) }
         let float = try Seq2SeqModel(directory: floatDir)
         for families in [Set(WeightFamily.allCases), [.output, .attention]] as [Set<WeightFamily>] {
-            try float.writeQuantized(to: out, type: type, families: families, overwrite: true)
+            try float.writeQuantized(to: out, type: type, families: families, otherFamilies: other, overwrite: true)
             let stored = try Seq2SeqModel(directory: out)
-            let atLoad = try Seq2SeqModel(directory: floatDir, computeType: type, families: families)
-            #expect(stored.config.quantization == StoredQuantization(type: type, families: families))
+            let atLoad = try Seq2SeqModel(directory: floatDir, computeType: type, families: families, otherFamilies: other)
+            let quantization = StoredQuantization(type: type, families: families, otherFamilies: other)
+            #expect(stored.config.quantization == quantization)
             #expect(stored.computeTypes == atLoad.computeTypes)
             // Zero-copy: every quantized weight points into the mapped file.
-            let expected = stored.config.quantizableWeights.filter { families.contains($0.family) }.map(\.name)
-            #expect(Set(stored.store.packed.keys) == Set(expected))
+            let expected = stored.config.quantizableWeights.filter { quantization.storedType(of: $0.family) != .float32 }
+            #expect(Set(stored.store.packed.keys) == Set(expected.map(\.name)))
+            for w in expected { #expect(stored.storedType(of: w.name) == quantization.storedType(of: w.family)) }
             for (name, w) in stored.store.packed {
                 #expect(stored.store.isMapped(w.base), "\(name) was copied")
                 #expect(Int(bitPattern: w.base) % 64 == 0, "\(name) is not 64-byte aligned")

@@ -19,12 +19,14 @@ extension Seq2SeqModel {
     ///   - directory: the model directory to write (created when missing).
     ///   - type: `int8`, `float16` or `bfloat16`.
     ///   - families: the families to quantize; nil means `WeightFamily.quantizedByDefault(for: type)`.
+    ///   - otherFamilies: the stored type of the other families' weights: float32 (default), or float16 or
+    ///     bfloat16 (`int8_float16`, config.json's `other_families`).
     ///   - overwrite: replace files in a non-empty `directory` (else that is an error).
     /// - Throws: `invalidModel` when this model is itself stored quantized, the type is float32, the family set is
-    ///   empty, `directory` is this model's own or holds files (without `overwrite`), or a file cannot be written.
+    ///   empty, `otherFamilies` is int8 or `type`, `directory` is this model's own or holds files (without `overwrite`), or a file cannot be written.
     @discardableResult
     public func writeQuantized(to directory: String, type: ComputeType, families: Set<WeightFamily>? = nil,
-                               overwrite: Bool = false) throws -> Seq2SeqModel {
+                               otherFamilies: ComputeType = .float32, overwrite: Bool = false) throws -> Seq2SeqModel {
         if let q = config.quantization {
             throw Seq2SeqError.invalidModel("\(self.directory) is already a stored \(q.type.rawValue) model; quantize the float32 model it was made from")
         }
@@ -35,13 +37,17 @@ extension Seq2SeqModel {
         guard !families.isEmpty else {
             throw Seq2SeqError.invalidModel("no weight family to quantize (families is empty)")
         }
+        guard otherFamilies == .float32 || (otherFamilies != .int8 && otherFamilies != type) else {
+            throw Seq2SeqError.invalidModel("the other families are stored as float32, float16 or bfloat16, other than \(type.rawValue) (found \(otherFamilies.rawValue))")
+        }
         let out = directory.hasSuffix("/") && directory.count > 1 ? String(directory.dropLast()) : directory
         try prepareDirectory(out, overwrite: overwrite)
 
         var config = self.config
-        config.quantization = StoredQuantization(type: type, families: families)
+        let quantization = StoredQuantization(type: type, families: families, otherFamilies: otherFamilies)
+        config.quantization = quantization
         var parts: [SafeTensorsPart] = []
-        let weights = config.quantizableWeights.filter { families.contains($0.family) }
+        let weights = config.quantizableWeights.filter { quantization.storedType(of: $0.family) != .float32 }
         let quantizedNames = Set(weights.map(\.name))
         for name in store.tensors.keys.sorted() where !quantizedNames.contains(name) {
             let t = store.tensors[name]!
@@ -49,6 +55,7 @@ extension Seq2SeqModel {
         }
         let scratch = TensorMemory(file: nil)  // the packed copies, freed when written
         for w in weights {
+            let type = quantization.storedType(of: w.family)
             let source = store.tensors[w.name] ?? store.tensors["decoder.embedding.weight"]!  // tied output
             let packed = Kernels.pack(source.matrix, as: type, allocate: scratch.allocateBytes)
             let dtype: TensorDType = type == .int8 ? .i8 : type == .float16 ? .f16 : .bf16

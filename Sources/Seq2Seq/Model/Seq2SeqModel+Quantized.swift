@@ -2,35 +2,36 @@
 // checks, and which compute type each weight family runs in.
 
 extension Seq2SeqModel {
-    /// The tensor names a stored quantized file holds in its reduced type (the weights of its quantized
-    /// families), after checking their dtype and shape and their int8 scale tensors. For a float model (no
-    /// `quantization` key): refuses any I8 tensor and returns nothing.
+    /// The tensors a stored quantized file holds in a reduced type (the weights of its quantized families, and
+    /// of the others with `other_families`), each with its type, after checking their dtype and shape and their
+    /// int8 scale tensors. For a float model (no `quantization` key): refuses any I8 tensor and returns nothing.
     ///
     /// - Throws: `invalidModel` naming the tensor: a quantized weight missing or in the wrong dtype or shape, an
     ///   int8 weight without its F32 `<name>.scale` of one value per row, a scale that is not finite and positive,
     ///   an untied int8 output weight without its F32 `decoder.output.weight.rescore` of the same shape, a
     ///   `.rescore` tensor with no such weight, or an I8 tensor outside a quantized family.
-    static func checkQuantized(_ entries: [String: TensorEntry], file: SafeTensorsFile, config: ModelConfig) throws -> Set<String> {
+    static func checkQuantized(_ entries: [String: TensorEntry], file: SafeTensorsFile, config: ModelConfig) throws -> [String: ComputeType] {
         guard let q = config.quantization else {
             if let name = entries.keys.sorted().first(where: { entries[$0]!.dtype == .i8 }) {
                 throw Seq2SeqError.invalidModel("tensor \(name) has dtype I8, which only a stored quantized model may hold (config.json has no quantization key)")
             }
-            return []
+            return [:]
         }
-        let dtype: TensorDType = q.type == .int8 ? .i8 : q.type == .float16 ? .f16 : .bf16
-        var names = Set<String>()
-        for w in config.quantizableWeights where q.families.contains(w.family) {
+        var names: [String: ComputeType] = [:]
+        for w in config.quantizableWeights where q.storedType(of: w.family) != .float32 {
+            let type = q.storedType(of: w.family)
+            let dtype: TensorDType = type == .int8 ? .i8 : type == .float16 ? .f16 : .bf16
             guard let e = entries[w.name] else {
-                throw Seq2SeqError.invalidModel("tensor \(w.name) is missing (the \(w.family.rawValue) family is stored as \(q.type.rawValue): \(dtype.rawValue), shape \(w.shape))")
+                throw Seq2SeqError.invalidModel("tensor \(w.name) is missing (the \(w.family.rawValue) family is stored as \(type.rawValue): \(dtype.rawValue), shape \(w.shape))")
             }
             guard e.dtype == dtype else {
-                throw Seq2SeqError.invalidModel("tensor \(w.name) has dtype \(e.dtype.rawValue), but config.json's quantization stores the \(w.family.rawValue) family as \(q.type.rawValue) (\(dtype.rawValue))")
+                throw Seq2SeqError.invalidModel("tensor \(w.name) has dtype \(e.dtype.rawValue), but config.json's quantization stores the \(w.family.rawValue) family as \(type.rawValue) (\(dtype.rawValue))")
             }
             guard e.shape == w.shape else {
                 throw Seq2SeqError.invalidModel("tensor \(w.name) has shape \(e.shape), expected \(w.shape)")
             }
-            names.insert(w.name)
-            guard q.type == .int8 else { continue }
+            names[w.name] = type
+            guard type == .int8 else { continue }
             let scaleName = w.name + ".scale"
             guard let s = entries[scaleName] else {
                 throw Seq2SeqError.invalidModel("tensor \(scaleName) is missing: an int8 weight needs one F32 scale per row (shape [\(w.shape[0])])")
@@ -58,8 +59,8 @@ extension Seq2SeqModel {
         for name in entries.keys.sorted() where name.hasSuffix(".rescore") && name != config.rescoredOutput {
             throw Seq2SeqError.invalidModel("tensor \(name) is not used: only an untied int8 decoder.output.weight is stored with float32 rows for re-scoring")
         }
-        let scales = Set(names.map { $0 + ".scale" })
-        for (name, e) in entries where e.dtype == .i8 && !names.contains(name) {
+        let scales = Set(names.filter { $0.value == .int8 }.map { $0.key + ".scale" })
+        for (name, e) in entries where e.dtype == .i8 && names[name] != .int8 {
             throw Seq2SeqError.invalidModel("tensor \(name) has dtype I8 but is not a weight of the quantized families (\(q.families.map(\.rawValue).sorted().joined(separator: ", ")))")
         }
         for name in entries.keys where name.hasSuffix(".scale") && !scales.contains(name) {
@@ -91,23 +92,20 @@ extension Seq2SeqModel {
         }
     }
 
-    /// The compute type of each weight family for a load with `computeType` and `families` (nil: as stored, or
-    /// the type's default families).
+    /// The compute type of each weight family for a load with `computeType`, `families` (nil: as stored, or the
+    /// type's default families) and `otherFamilies` (nil: as stored when `computeType` is the stored type or nil,
+    /// else float32), the type of the families left out: float32, or float16 or bfloat16 beside a different
+    /// reduced type.
     ///
-    /// A float model quantizes the families at load. A stored quantized model runs its stored families in the
-    /// stored type (read in place) or, when asked for float32 (or for a family list without them), in float32
-    /// dequantized; families it stores in float are quantized at load when asked for. Asking a stored model for
-    /// another reduced type is refused: its weights would be rounded twice.
-    ///
-    /// `otherFamilies` runs the families left out; it must be float32, float16 or bfloat16 and differ from a
-    /// reduced `computeType`, and a stored model's stored families may not be left out of a reduced one.
+    /// A float model quantizes the families at load. A stored quantized model runs each stored family in its
+    /// stored type (read in place) or in float32 (dequantized); families it stores in float32 are quantized at
+    /// load when asked for. Running a stored family in another reduced type is refused: its weights would be
+    /// rounded twice.
     static func resolveTypes(_ config: ModelConfig, computeType: ComputeType?, families: Set<WeightFamily>?,
-                             otherFamilies other: ComputeType = .float32) throws -> [WeightFamily: ComputeType] {
+                             otherFamilies: ComputeType? = nil) throws -> [WeightFamily: ComputeType] {
         let stored = config.quantization
         let type = computeType ?? stored?.type ?? .float32
-        if let s = stored, type != .float32, type != s.type {
-            throw Seq2SeqError.invalidModel("the model stores its \(s.families.map(\.rawValue).sorted().joined(separator: ", ")) weights as \(s.type.rawValue); compute type \(type.rawValue) would round them a second time: load it as \(s.type.rawValue) or float32, or quantize the float32 model to \(type.rawValue)")
-        }
+        let other = otherFamilies ?? (stored.map { $0.type == type ? $0.otherFamilies : .float32 } ?? .float32)
         if other != .float32 {
             guard other != .int8, type != .float32, other != type else {
                 throw Seq2SeqError.invalidOptions("otherFamilies \(other.rawValue) with compute type \(type.rawValue): the other families run in float16, bfloat16 or float32, beside a different reduced compute type (int8_float16, not \(type.rawValue)_\(other.rawValue))")
@@ -115,11 +113,20 @@ extension Seq2SeqModel {
         }
         let chosen: Set<WeightFamily>
         if let families { chosen = families } else if let s = stored, s.type == type { chosen = s.families } else { chosen = WeightFamily.quantizedByDefault(for: type) }
-        if let s = stored, other != .float32, case let left = s.families.subtracting(chosen), !left.isEmpty {
-            throw Seq2SeqError.invalidModel("the model stores its \(left.map(\.rawValue).sorted().joined(separator: ", ")) weights as \(s.type.rawValue); running them as \(other.rawValue) would round them a second time: quantize them with the compute type or load the float32 model")
-        }
         var types: [WeightFamily: ComputeType] = [:]
         for f in WeightFamily.allCases { types[f] = chosen.contains(f) ? type : other }
+        guard let s = stored else { return types }
+        // A stored family runs in its stored type or in float32; any other reduced type would round it twice.
+        let clash = WeightFamily.allCases.filter {
+            let held = s.storedType(of: $0), want = types[$0]!
+            return held != .float32 && want != .float32 && want != held
+        }
+        if let first = clash.first {
+            let held = s.storedType(of: first), want = types[first]!
+            let names = clash.filter { s.storedType(of: $0) == held && types[$0] == want }.map(\.rawValue).sorted().joined(separator: ", ")
+            let asked = want == type ? "compute type \(want.rawValue)" : "running them as \(want.rawValue)"
+            throw Seq2SeqError.invalidModel("the model stores its \(names) weights as \(held.rawValue); \(asked) would round them a second time: load it as stored or as float32, or quantize the float32 model to \(want.rawValue)")
+        }
         return types
     }
 }

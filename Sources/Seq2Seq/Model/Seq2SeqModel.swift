@@ -37,11 +37,11 @@ public final class Seq2SeqModel: Sendable {
     /// written by `seq2seq quantize`) runs as stored by default (`computeType` nil), read in place from the
     /// mapped file, or dequantized with `.float32`; another reduced type is refused. `families` nil means the
     /// stored families, or the type's defaults (`WeightFamily.quantizedByDefault(for:)`). `otherFamilies` is the
-    /// type of every family `computeType` leaves out: float32 (the default), or float16 or bfloat16, converted
-    /// at load (CTranslate2's `int8_float16`; `ComputePrecision`). See docs/MODEL.md, "Compute types" and
-    /// "Stored quantized models".
+    /// type of every family `computeType` leaves out: float32, or float16 or bfloat16 (CTranslate2's
+    /// `int8_float16`; `ComputePrecision`); nil means as stored, else float32. See docs/MODEL.md, "Compute types"
+    /// and "Stored quantized models".
     public init(directory: String, checkFinite: Bool = true, computeType: ComputeType? = nil,
-                families: Set<WeightFamily>? = nil, otherFamilies: ComputeType = .float32) throws {
+                families: Set<WeightFamily>? = nil, otherFamilies: ComputeType? = nil) throws {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
         self.directory = dir
         guard isDirectory(dir) else {
@@ -58,7 +58,7 @@ public final class Seq2SeqModel: Sendable {
         let quantized = try Self.checkQuantized(file.entries, file: file, config: config)
         try Self.checkTensors(file.entries, against: config, stored: quantized)
         let types = try Self.resolveTypes(config, computeType: computeType, families: families, otherFamilies: otherFamilies)
-        store = TensorStore(file: file, quantized: quantized, type: config.quantization?.type ?? .float32)
+        store = TensorStore(file: file, quantized: quantized)
         if checkFinite {
             try Self.checkFinite(store.tensors)
             try Self.checkStoredValues(store.packed)
@@ -107,10 +107,10 @@ public final class Seq2SeqModel: Sendable {
 
     /// `stored`: the weights a stored quantized file holds in its reduced type (`checkQuantized`); their scale
     /// tensors and a tied model's quantized `decoder.output.weight` are expected too.
-    static func checkTensors(_ entries: [String: TensorEntry], against config: ModelConfig, stored: Set<String> = []) throws {
+    static func checkTensors(_ entries: [String: TensorEntry], against config: ModelConfig, stored: [String: ComputeType] = [:]) throws {
         let specs = config.tensorSpecs
-        var expected = Set(specs.map(\.name)).union(stored)
-        if config.quantization?.type == .int8 { expected.formUnion(stored.map { $0 + ".scale" }) }
+        var expected = Set(specs.map(\.name)).union(stored.keys)
+        expected.formUnion(stored.filter { $0.value == .int8 }.map { $0.key + ".scale" })
         if let rescore = config.rescoredOutput { expected.insert(rescore) }
         for name in entries.keys.sorted() where !expected.contains(name) {
             var why = "is not used by this configuration"

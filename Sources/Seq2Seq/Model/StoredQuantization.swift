@@ -3,34 +3,48 @@
 ///
 /// ```json
 /// "quantization": {"type": "int8", "families": ["attention", "bridge", "encoder", "output"]}
+/// "quantization": {"type": "int8", "families": ["bridge", "output"], "other_families": "float16"}
 /// ```
 ///
 /// Every weight of the listed families is stored in `type` (int8: `I8` codes plus an F32 `<name>.scale` tensor
-/// of one scale per output row; float16: `F16`; bfloat16: `BF16`); every other tensor stays as a float
-/// model stores it (F32 when written by `seq2seq quantize`).
+/// of one scale per output row; float16: `F16`; bfloat16: `BF16`); the weights of every other family are stored
+/// in `other_families` when present (`float16` or `bfloat16`: `int8_float16`), and every other tensor stays as a
+/// float model stores it (F32 when written by `seq2seq quantize`).
 public struct StoredQuantization: Sendable, Equatable {
     /// The stored element type of the quantized weights: `int8`, `float16` or `bfloat16`.
     public var type: ComputeType
-    /// The weight families stored in `type`; the others are float.
+    /// The weight families stored in `type`.
     public var families: Set<WeightFamily>
+    /// The stored type of the other families' weights: float32 (as a float model stores them), float16 or
+    /// bfloat16.
+    public var otherFamilies: ComputeType
 
     /// A description of a stored quantized model.
-    public init(type: ComputeType, families: Set<WeightFamily>) {
+    public init(type: ComputeType, families: Set<WeightFamily>, otherFamilies: ComputeType = .float32) {
         self.type = type
         self.families = families
+        self.otherFamilies = otherFamilies
+    }
+
+    /// The type `family`'s weights are stored in (float32: as a float model stores them).
+    public func storedType(of family: WeightFamily) -> ComputeType {
+        families.contains(family) ? type : otherFamilies
     }
 
     /// config.json's `quantization` object, keys in a stable order.
     var jsonText: String {
         let names = families.map(\.rawValue).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-        return "{\"type\": \"\(type.rawValue)\", \"families\": [\(names)]}"
+        let other = otherFamilies == .float32 ? "" : ", \"other_families\": \"\(otherFamilies.rawValue)\""
+        return "{\"type\": \"\(type.rawValue)\", \"families\": [\(names)]\(other)}"
     }
 
     /// Parses config.json's `quantization` value; every fault names the key.
     static func parse(_ value: JSONValue) throws -> StoredQuantization {
         func bad(_ m: String) -> Seq2SeqError { .invalidModel("config.json: quantization\(m)") }
         guard case .object(let members) = value else { throw bad(" must be an object, found \(value.kindName)") }
-        for (k, _) in members where k != "type" && k != "families" { throw bad(".\(k) is an unknown key (expected type, families)") }
+        for (k, _) in members where !["type", "families", "other_families"].contains(k) {
+            throw bad(".\(k) is an unknown key (expected type, families, other_families)")
+        }
         guard case .string(let t)? = value["type"] else { throw bad(".type is missing or not a string") }
         guard let type = ComputeType(rawValue: t), type != .float32 else {
             throw bad(".type has unknown value \"\(t)\" (expected one of int8, float16, bfloat16)")
@@ -44,7 +58,16 @@ public struct StoredQuantization: Sendable, Equatable {
             guard families.insert(f).inserted else { throw bad(".families names \(s) twice") }
         }
         guard !families.isEmpty else { throw bad(".families is empty (a model with no quantized family has no quantization key)") }
-        return StoredQuantization(type: type, families: families)
+        var other = ComputeType.float32
+        if let o = value["other_families"] {
+            guard case .string(let name) = o, let t = ComputeType(rawValue: name), t == .float16 || t == .bfloat16, t != type else {
+                var found = o.kindName
+                if case .string(let name) = o { found = "\"\(name)\"" }
+                throw bad(".other_families must be \"float16\" or \"bfloat16\" and differ from type (found \(found))")
+            }
+            other = t
+        }
+        return StoredQuantization(type: type, families: families, otherFamilies: other)
     }
 }
 
@@ -105,6 +128,9 @@ public struct StoredWeight: Sendable {
 }
 
 extension Seq2SeqModel {
+    /// The reduced type a stored quantized file holds the weight `name` in, or nil when it is stored as float.
+    public func storedType(of name: String) -> ComputeType? { store.packed[name]?.type }
+
     /// The weight `name` as a stored quantized file holds it, or nil when it is not stored in a reduced type
     /// (a float model's weights, and a stored model's float families, are in `tensor(_:)`).
     public func storedWeight(_ name: String) -> StoredWeight? {

@@ -70,10 +70,10 @@ final class TensorStore: @unchecked Sendable {
     private let memory: TensorMemory
 
     /// Every tensor of `file`; those named in `quantized` (checked by `Seq2SeqModel.checkQuantized`) are kept in
-    /// `packed` as `type`, the others converted to float32 where not stored as aligned F32.
-    init(file: SafeTensorsFile, quantized: Set<String> = [], type: ComputeType = .float32) {
+    /// `packed` in their stored type, the others converted to float32 where not stored as aligned F32.
+    init(file: SafeTensorsFile, quantized: [String: ComputeType] = [:]) {
         memory = TensorMemory(file: file)
-        for entry in file.entries.values where !quantized.contains(entry.name) {
+        for entry in file.entries.values where quantized[entry.name] == nil {
             let raw = file.bytes(of: entry)
             let n = entry.count
             let base: UnsafePointer<Float>
@@ -88,7 +88,7 @@ final class TensorStore: @unchecked Sendable {
             }
             tensors[entry.name] = Tensor(name: entry.name, shape: entry.shape, storedAs: entry.dtype, base: base, memory: memory)
         }
-        for name in quantized {
+        for (name, type) in quantized {
             let entry = file.entries[name]!
             let raw = file.bytes(of: entry)
             var base = raw.baseAddress ?? UnsafeRawPointer(memory.allocateBytes(1))
