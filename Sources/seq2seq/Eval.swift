@@ -68,7 +68,7 @@ struct Eval: ParsableCommand {
         let seconds = now() - t0
         let pct = pairs.isEmpty ? 0 : 100 * Double(correct) / Double(pairs.count)
         let types = Set(model.computeTypes.values).subtracting([.float32])
-        let typeNote = types.isEmpty ? "" : ", " + types.map(\.rawValue).sorted().joined(separator: "+")
+        let typeNote = types.isEmpty ? "" : ", \(model.computePrecision)"
         print("exact match: \(correct)/\(pairs.count) = \(fmt(pct, 2))% (beam \(beamSize), \(fmt(seconds, 2)) s\(typeNote))")
         if !types.isEmpty {
             // The quality gate against the float32 model: the same directory in float32, or --float-model for a
