@@ -249,34 +249,15 @@ enum API {
     }
 }
 
-/// A tiny JSON writer (numbers as Swift prints them: the shortest exact decimal; non-finite as null), the
-/// CLI's output format.
-enum JSON {
-    static func string(_ s: String) -> String { JSONValue.literal(s) }
+/// The server's JSON: the command line's (`JSONOutput`), plus arrays of encoded values and result lines.
+typealias JSON = JSONOutput
 
-    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-    static func number(_ x: Float) -> String { x.isFinite ? "\(x)" : "null" }
-    static func ints(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ",") + "]" }
-    static func floats(_ a: [Float]) -> String { "[" + a.map { number($0) }.joined(separator: ",") + "]" }
-    static func doubles(_ a: [Double]) -> String { "[" + a.map { number($0) }.joined(separator: ",") + "]" }
-    static func strings(_ a: [String]) -> String { "[" + a.map(string).joined(separator: ",") + "]" }
+extension JSONOutput {
     static func array(_ a: [String]) -> String { "[" + a.joined(separator: ", ") + "]" }
-    static func object(_ members: [(String, String)]) -> String {
-        "{" + members.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
-    }
 
     /// The CLI's JSONL fields of a hypothesis (`ids`, `tokens`, `log_prob`, `score`, `attention`), plus `text`.
     static func hypothesis(_ h: Hypothesis, text: ModelText, attention: Bool, scores: Bool = false) -> [(String, String)] {
-        var m: [(String, String)] = [("ids", ints(h.ids))]
-        if let tokens = h.tokens { m.append(("tokens", strings(tokens))) }
-        m.append(("text", string((try? text.detokenize(h.ids)) ?? text.model.detokenize(h.ids))))
-        m.append(("log_prob", number(h.logProb)))
-        m.append(("score", number(h.score)))
-        if scores { m.append(("token_log_probs", floats(h.tokenLogProbs))) }
-        if attention {
-            m.append(("attention", h.attention.map { "[" + $0.map(floats).joined(separator: ",") + "]" } ?? "null"))
-        }
-        return m
+        hypothesis(h, text: (try? text.detokenize(h.ids)) ?? text.model.detokenize(h.ids), attention: attention, scores: scores)
     }
 
     /// One result line of `/v1/translate`: the best hypothesis's fields, `n_best` when more than one was asked,

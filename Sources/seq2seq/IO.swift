@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Seq2Seq
+import Seq2SeqText
 
 /// Reads a file (or standard input) line by line without holding it whole.
 ///
@@ -119,24 +120,10 @@ struct CLIError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// A tiny JSON writer for the output lines (numbers as Swift prints them: the shortest exact decimal).
-struct JSONWriter {
-    private(set) var text = ""
+/// The output lines' JSON (`JSONOutput`, shared with the server), and the error line of a bad input line.
+typealias JSONWriter = JSONOutput
 
-    static func string(_ s: String) -> String { JSONValue.literal(s) }
-
-    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-    static func number(_ x: Float) -> String { x.isFinite ? "\(x)" : "null" }
-    static func ints(_ a: [Int]) -> String { "[" + a.map(String.init).joined(separator: ",") + "]" }
-    static func floats(_ a: [Float]) -> String { "[" + a.map { number($0) }.joined(separator: ",") + "]" }
-    static func doubles(_ a: [Double]) -> String { "[" + a.map { number($0) }.joined(separator: ",") + "]" }
-    static func strings(_ a: [String]) -> String { "[" + a.map(string).joined(separator: ",") + "]" }
-
-    /// `{"k": v, ...}` from already-encoded values, in order.
-    static func object(_ members: [(String, String)]) -> String {
-        "{" + members.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
-    }
-
+extension JSONOutput {
     static func error(line: Int, _ message: String) -> String {
         object([("error", string("line \(line): \(message)"))])
     }

@@ -220,15 +220,7 @@ struct Translate: ParsableCommand {
     }
 
     private func fields(_ h: Hypothesis, scores: Bool) -> [(String, String)] {
-        var m: [(String, String)] = [("ids", JSONWriter.ints(h.ids))]
-        if let tokens = h.tokens { m.append(("tokens", JSONWriter.strings(tokens))) }
-        m.append(("log_prob", JSONWriter.number(h.logProb)))
-        m.append(("score", JSONWriter.number(h.score)))
-        if scores { m.append(("token_log_probs", JSONWriter.floats(h.tokenLogProbs))) }
-        if attention {
-            m.append(("attention", h.attention.map { "[" + $0.map(JSONWriter.floats).joined(separator: ",") + "]" } ?? "null"))
-        }
-        return m
+        JSONWriter.hypothesis(h, attention: attention, scores: scores)
     }
 }
 

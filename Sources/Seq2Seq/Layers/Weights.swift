@@ -295,7 +295,7 @@ struct EngineWeights: @unchecked Sendable {
     }
 }
 
-/// Groups of tensors that a compute type may quantize or keep in float32 (`Seq2SeqModel(computeType:families:)`).
+/// Groups of tensors that a compute type may quantize or keep in float32 (`Seq2SeqModel(computeType:families:otherFamilies:)`).
 public enum WeightFamily: String, Sendable, CaseIterable, Hashable {
     /// The output weight over the target vocabulary (tied or not) and format 2's output projection.
     case output

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 // `seq2seq quantize`: a float model written back as a stored quantized model (docs/MODEL.md, "Stored quantized
-// models"). The quantized bits are the ones `Seq2SeqModel(directory:computeType:families:)` makes at load
+// models"). The quantized bits are the ones `Seq2SeqModel(directory:computeType:families:otherFamilies:)` makes at load
 // (`Kernels.pack`), so a stored model decodes bit for bit like the float model quantized at load.
 
 extension Seq2SeqModel {
