@@ -19,9 +19,23 @@ static int cpu_has_avx2(void) {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (b & (1u << 5)) != 0;  // AVX2
 }
+
+static int cpu_has_avx512(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0;  // OSXSAVE
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if ((lo & 0xE6) != 0xE6) return 0;  // the OS saves XMM, YMM, opmask and both halves of ZMM state
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    const unsigned need = (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);  // F DQ CD BW VL
+    return (b & need) == need;
+}
 #else
 static int cpu_has_avx2(void) { return 0; }
+static int cpu_has_avx512(void) { return 0; }
 #endif
+
+int s2s_cpu_has_avx512(void) { return cpu_has_avx512(); }
 
 static int supported = -1;  // written once, before any kernel runs (benign race: same value)
 static int chosen = -1;

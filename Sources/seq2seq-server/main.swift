@@ -15,6 +15,13 @@ struct ServerCommand: AsyncParsableCommand {
         abstract: "Serve models over HTTP: POST /v1/translate, /v1/score, /translator/translate; GET /v1/models, /health/live, /health/ready, /metrics.",
         discussion: "Without --model it serves the embedded date model. Prints `listening on http://HOST:PORT` when ready; SIGTERM or SIGINT drains and exits 0.")
 
+    /// Restarts once with better OpenBLAS kernels when OpenBLAS chose generic ones for this CPU
+    /// (`BLASThreads.suggestedOpenBLASCore`), then parses and runs the command.
+    static func main() async {
+        BLASThreads.restartWithSuggestedOpenBLASCore()
+        await main(nil)
+    }
+
     @Option(name: .long, help: "A model directory, optionally named: NAME=DIR (repeatable; the first is the default).")
     var model: [String] = []
 

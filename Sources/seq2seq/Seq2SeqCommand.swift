@@ -16,6 +16,13 @@ struct Seq2SeqCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [Translate.self, Score.self, Eval.self, Inspect.self, Convert.self, Quantize.self, Tokenize.self, Detokenize.self, Bench.self],
         defaultSubcommand: Translate.self)
+
+    /// Restarts once with better OpenBLAS kernels when OpenBLAS chose generic ones for this CPU
+    /// (`BLASThreads.suggestedOpenBLASCore`), then parses and runs the command.
+    static func main() {
+        BLASThreads.restartWithSuggestedOpenBLASCore()
+        main(nil)
+    }
 }
 
 /// Options shared by the commands that load a model.

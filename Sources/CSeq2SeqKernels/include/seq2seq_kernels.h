@@ -32,6 +32,9 @@ int s2s_isa(void);
 int s2s_isa_supported(void);
 /// Forces an instruction set (tests); one the CPU lacks is ignored. Returns the one in effect.
 int s2s_set_isa(int isa);
+/// 1 when the CPU has AVX-512 F, CD, BW, DQ and VL and the OS saves their state (the kernels do not use it;
+/// it tells which OpenBLAS kernels the CPU could run).
+int s2s_cpu_has_avx512(void);
 
 /// Y (n, m) = X (n, k) · Wᵀ (+ Y when `accumulate`), W (m, k) of element type `wtype` with leading dimension
 /// `ldw`; for S2S_I8 row i of W is scaled by `scales[i]` (scales may be NULL for the other types).

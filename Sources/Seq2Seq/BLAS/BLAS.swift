@@ -158,6 +158,9 @@ enum BLAS {
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
 
+    /// The CPU kernels OpenBLAS chose when it loaded (`Prescott`, `Haswell`, `SkylakeX`, ...).
+    static var coreName: String { openblas_get_corename().map { String(cString: $0) } ?? "?" }
+
     /// OpenBLAS's build configuration and the CPU kernel it chose, for reports.
     static var configuration: String {
         let config = openblas_get_config().map { String(cString: $0) } ?? "?"

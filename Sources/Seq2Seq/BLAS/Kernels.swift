@@ -104,6 +104,9 @@ public enum Kernels {
     /// The best instruction set this CPU supports.
     public static var supportedISA: KernelISA { KernelISA(code: s2s_isa_supported()) }
 
+    /// Whether the CPU (and OS) support AVX-512 F, CD, BW, DQ and VL: OpenBLAS's `SkylakeX` kernels.
+    static var cpuHasAVX512: Bool { s2s_cpu_has_avx512() == 1 }
+
     /// `Y (n, m) = X (n, k) · Wᵀ (+ Y when accumulate)`, W `(m, k)`: weight-stationary, every element of Y the
     /// same bits whatever `n` and whatever rows of W a call covers.
     @inline(__always)

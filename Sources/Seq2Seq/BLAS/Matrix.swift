@@ -142,6 +142,39 @@ public enum BLASThreads {
     /// OpenBLAS's build configuration and chosen CPU kernel, e.g. `OpenBLAS 0.3.21 ... (core Cooperlake)`.
     public static var configuration: String { BLAS.configuration }
 
+    /// The `OPENBLAS_CORETYPE` this CPU should run with when OpenBLAS chose kernels narrower than the CPU's
+    /// vectors, else nil.
+    ///
+    /// OpenBLAS picks its kernels from CPUID when it loads, and a release older than the CPU falls back to
+    /// generic ones: Debian 12's OpenBLAS 0.3.21 runs its SSE3 `Prescott` kernels on Sapphire Rapids, where its
+    /// AVX-512 `SkylakeX` sgemm is several times faster (batch-32 decoding 2.8× here). The answer is
+    /// `SkylakeX` on a CPU with AVX-512 (F, CD, BW, DQ, VL, saved by the OS), `Haswell` on one with AVX2 and
+    /// FMA, when OpenBLAS's core is not already one of those (or `Cooperlake`, `SapphireRapids`, `Zen`); nil
+    /// when `OPENBLAS_CORETYPE` is set (the user's choice stands) or elsewhere. OpenBLAS reads the variable only
+    /// when it loads: `seq2seq` and `seq2seq-server` restart themselves once with it (`restartWithSuggestedOpenBLASCore`);
+    /// an application sets it in its environment.
+    public static var suggestedOpenBLASCore: String? {
+        guard getenv("OPENBLAS_CORETYPE") == nil else { return nil }
+        let core = BLAS.coreName.lowercased()
+        let wide = ["skylakex", "cooperlake", "sapphirerapids"]
+        if Kernels.cpuHasAVX512 { return wide.contains(core) ? nil : "SkylakeX" }
+        if Kernels.supportedISA == .avx2 { return (wide + ["haswell", "zen"]).contains(core) ? nil : "Haswell" }
+        return nil
+    }
+
+    /// For an executable, first thing in `main`: when `suggestedOpenBLASCore` names a core, sets
+    /// `OPENBLAS_CORETYPE` to it and replaces the process with a fresh run of the same executable and
+    /// arguments (Linux, `/proc/self/exe`), so OpenBLAS loads with those kernels; otherwise, or if that fails,
+    /// returns. Runs at most once: the new process finds the variable set.
+    public static func restartWithSuggestedOpenBLASCore() {
+        #if os(Linux)
+        guard let core = suggestedOpenBLASCore else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        unsetenv("OPENBLAS_CORETYPE")  // exec failed: run on as loaded
+        #endif
+    }
+
     /// Applies the default once: OpenBLAS single-threaded, the pool as wide as the environment says.
     static func configure() {
         _ = defaultConfiguration
