@@ -147,7 +147,7 @@ public enum BLASThreads {
     ///
     /// OpenBLAS picks its kernels from CPUID when it loads, and a release older than the CPU falls back to
     /// generic ones: Debian 12's OpenBLAS 0.3.21 runs its SSE3 `Prescott` kernels on Sapphire Rapids, where its
-    /// AVX-512 `SkylakeX` sgemm is several times faster (batch-32 decoding 2.8× here). The answer is
+    /// AVX-512 `SkylakeX` sgemm is several times faster (batch-32 float32 decoding 2.6× here). The answer is
     /// `SkylakeX` on a CPU with AVX-512 (F, CD, BW, DQ, VL, saved by the OS), `Haswell` on one with AVX2 and
     /// FMA, when OpenBLAS's core is not already one of those (or `Cooperlake`, `SapphireRapids`, `Zen`); nil
     /// when `OPENBLAS_CORETYPE` is set (the user's choice stands) or elsewhere. OpenBLAS reads the variable only
