@@ -159,6 +159,30 @@ struct MathTests {
         #expect(worstTanh < 1e-6, "fastTanh absolute error \(worstTanh)")
     }
 
+    @Test("fastTanh is within 8 ulp of tanh, small arguments included; NaN and ±∞ as libm")
+    func tanhUlp() {
+        var worst = 0.0, at: Float = 0
+        var values: [Float] = []
+        var x: Float = -10
+        while x < 10 { values.append(x); x += 0.000_731 }
+        var m: Float = 1e-9
+        while m < 10 { values.append(m); values.append(-m); m *= 1.001 }
+        for start in stride(from: 0, to: values.count - 7, by: 8) {
+            let v = SIMD8<Float>(values[start..<start + 8])
+            let t = fastTanh(v)
+            for i in 0..<8 {
+                let want = Foundation_tanh(Double(v[i]))
+                let ulp = Double(Float(abs(want)).ulp)
+                let e = abs(Double(t[i]) - want) / ulp
+                if e > worst { worst = e; at = v[i] }
+            }
+        }
+        #expect(worst <= 8, "fastTanh error \(worst) ulp at \(at)")
+        let special = fastTanh(SIMD8<Float>(.nan, .infinity, -.infinity, 0, -0.0, 1e-30, 50, -50))
+        #expect(special[0].isNaN && special[1] == 1 && special[2] == -1 && special[3] == 0 && special[4] == 0)
+        #expect(special[5] == 1e-30 && special[6] == 1 && special[7] == -1)
+    }
+
     @Test("logSumExp is max-subtracted: huge and tiny logits stay finite")
     func logSumExpStable() {
         let x: [Float] = [1000, 999, -1000, 0, 1000, 3, 2, 1, 0.5]
