@@ -212,6 +212,15 @@ S2S_AVX2 static void product_avx2(int t, const void *w, size_t ldw, const float 
     }
 }
 
+S2S_AVX2 static void widen_avx2(int t, const void *w, size_t ldw, int m, int k, float *out) {
+    for (int i = 0; i < m; i++) {
+        float *o = out + (size_t)i * (size_t)k;
+        int j = 0;
+        for (; j + 8 <= k; j += 8) _mm256_storeu_ps(o + j, avx_load8(t, w, (size_t)i * ldw + (size_t)j));
+        for (; j < k; j++) o[j] = scalar_load(t, w, (size_t)i * ldw + (size_t)j);
+    }
+}
+
 S2S_AVX2 static void mix_avx2(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm,
                               float *y, size_t ldy) {
     for (int r = 0; r < n; r++) {
@@ -250,6 +259,28 @@ void s2s_product(int wtype, const void *w, size_t ldw, const float *scales, int 
     }
 #endif
     product_scalar(wtype, w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate);
+}
+
+void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out) {
+#if S2S_X86
+    if (s2s_isa() == S2S_ISA_AVX2) {
+        widen_avx2(wtype, w, ldw, m, k, out);
+        return;
+    }
+#endif
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < k; j++) out[(size_t)i * (size_t)k + j] = scalar_load(wtype, w, (size_t)i * ldw + (size_t)j);
+}
+
+float *s2s_thread_scratch(size_t count) {
+    static __thread float *buffer;
+    static __thread size_t capacity;
+    if (count > capacity) {
+        free(buffer);
+        buffer = malloc(sizeof(float) * count);
+        capacity = buffer ? count : 0;
+    }
+    return buffer;
 }
 
 void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm, float *y, size_t ldy) {

@@ -238,4 +238,33 @@ struct KernelTests {
         }
         return used
     }
+
+    @Test("16-bit weights times more than 16 rows (widened into GEMM) equal a double loop; batch-invariant mode keeps the kernel's bits",
+          arguments: [ComputeType.float16, .bfloat16])
+    func widenedProducts(_ type: ComputeType) {
+        var rng = SeededRandom(seed: 11)
+        for (m, k, n) in [(53, 37, 17), (3000, 40, 33), (70, 300, 40)] {
+            let w = Self.buffer(m * k, &rng), x = Self.buffer(n * k, &rng), y = Self.buffer(n * m, &rng), z = Self.buffer(n * m, &rng)
+            defer { w.deallocate(); x.deallocate(); y.deallocate(); z.deallocate() }
+            let (packed, owned) = Self.pack(ConstMatrixView(w, rows: m, cols: k), type)
+            defer { owned.forEach { $0.deallocate() } }
+            let weight = Weight(ConstMatrixView(w, rows: m, cols: k), packed: packed)
+            let xs = ConstMatrixView(x, rows: n, cols: k)
+            accumulateProduct(xs, weight, into: MatrixView(y, rows: n, cols: m), beta: 0)
+            var worst = 0.0
+            for r in 0..<n {
+                for i in 0..<m {
+                    var s = 0.0
+                    for j in 0..<k { s += Double(packed.element(i, j)) * Double(x[r * k + j]) }
+                    worst = max(worst, abs(Double(y[r * m + i]) - s) / (1 + abs(s)))
+                }
+            }
+            #expect(worst < 1e-5, "\(type) (\(m), \(k)) × \(n) rows: relative error \(worst)")
+            ProductPolicy.$batchInvariant.withValue(true) {
+                accumulateProduct(xs, weight, into: MatrixView(y, rows: n, cols: m), beta: 0)
+            }
+            Kernels.product(xs, packed, into: MatrixView(z, rows: n, cols: m), accumulate: false)
+            #expect((0..<(n * m)).allSatisfy { y[$0].bitPattern == z[$0].bitPattern }, "\(type): batch-invariant mode left the kernel")
+        }
+    }
 }

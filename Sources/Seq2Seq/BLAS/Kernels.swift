@@ -104,6 +104,19 @@ public enum Kernels {
     /// The best instruction set this CPU supports.
     public static var supportedISA: KernelISA { KernelISA(code: s2s_isa_supported()) }
 
+    /// `out (w.rows, w.cols)`, contiguous = the weight widened exactly to float32.
+    @inline(__always)
+    static func widen(_ w: PackedMatrix, into out: UnsafeMutablePointer<Float>) {
+        s2s_widen(w.type.kernelCode, w.base, w.ld, Int32(w.rows), Int32(w.cols), out)
+    }
+
+    /// At least `count` floats of the calling thread's own scratch (grown on first need, then reused).
+    @inline(__always)
+    static func threadScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+        guard let p = s2s_thread_scratch(count) else { fatalError("out of memory for \(count) floats of scratch") }
+        return p
+    }
+
     /// Whether the CPU (and OS) support AVX-512 F, CD, BW, DQ and VL: OpenBLAS's `SkylakeX` kernels.
     static var cpuHasAVX512: Bool { s2s_cpu_has_avx512() == 1 }
 

@@ -88,9 +88,12 @@ func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixVie
     precondition(x.cols == weight.cols && y.rows == x.rows && y.cols == weight.rows,
                  "product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(weight.cols), \(weight.rows)) -> Y (\(y.rows), \(y.cols))")
     precondition(beta == 0 || beta == 1, "products accumulate (beta 1) or overwrite (beta 0)")
-    let kernel = (x.rows <= kernelMaxRows && !ProductPolicy.openBLASOnly) || weight.packed.type != .float32
+    let type = weight.packed.type
+    let kernel = (x.rows <= kernelMaxRows && !ProductPolicy.openBLASOnly) || type != .float32
         || ProductPolicy.batchInvariant
-    splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, mode: kernel ? .kernel : .gemm))
+    // 16-bit weights times more rows than the kernels' sweet spot: widened tile by tile into OpenBLAS's GEMM.
+    let widened = kernel && !ProductPolicy.batchInvariant && x.rows > kernelMaxRows && (type == .float16 || type == .bfloat16)
+    splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, mode: widened ? .widened : kernel ? .kernel : .gemm))
 }
 
 /// `Y (n, m) = X (n, k) · WT (k, m) + beta · Y` from a pre-transposed weight `WT` (see `TransposedWeight`),
@@ -104,7 +107,7 @@ func productPretransposed(_ x: ConstMatrixView, _ wt: ConstMatrixView, into y: M
 /// One product split by output columns `m`: part `p` computes columns `p · step ..< (p + 1) · step` of `Y`,
 /// i.e. rows of `W (m, k)`, or columns of a pre-transposed `WT (k, m)`.
 private struct ProductJob {
-    enum Mode { case kernel, gemm, pretransposed }
+    enum Mode { case kernel, gemm, pretransposed, widened }
     let x: ConstMatrixView
     let weight: Weight
     let y: MatrixView
@@ -127,6 +130,19 @@ private struct ProductJob {
             Kernels.product(x, weight.packed.rows(start, count), into: y.columns(start, count), accumulate: beta != 0)
         case .gemm:
             productPart(x, weight.dense.rows(start, count), y.columns(start, count), beta)
+        case .widened:
+            // Tiles of about 256 KB of float32 rows (L2-resident while GEMM reads them), in this thread's scratch.
+            let k = weight.cols
+            let tile = min(count, max(16, (64 * 1024) / max(k, 1)))
+            let scratch = Kernels.threadScratch(tile * k)  // (tile, k)
+            var r = start
+            while r < start + count {
+                let n = min(tile, start + count - r)
+                Kernels.widen(weight.packed.rows(r, n), into: scratch)
+                BLAS.gemm(x, .none, ConstMatrixView(UnsafePointer(scratch), rows: n, cols: k), .transposed,
+                          into: y.columns(r, n), beta: beta)
+                r += n
+            }
         }
     }
 }
