@@ -51,7 +51,7 @@ struct Inspect: ParsableCommand {
             ["int8": "I8", "float16": "F16", "bfloat16": "BF16"][model.storedType(of: name)?.rawValue ?? ""] ?? ""
         }
         var stored: [(name: String, shape: [Int])] = c.tensorSpecs.filter { !$0.optional && model.tensor($0.name) == nil }.map { ($0.name, $0.shape) }
-        if c.tieTargetEmbeddings, c.quantization?.families.contains(.output) == true {
+        if c.tieTargetEmbeddings, let q = c.quantization, q.storedType(of: .output) != .float32 {
             stored.append(("decoder.output.weight", [c.targetVocabSize, c.embeddingSize]))
         }
         let rows = tensors.map { ($0.name, $0.storedAs.rawValue, $0.shape) } + stored.map { ($0.name, dtype($0.name), $0.shape) }

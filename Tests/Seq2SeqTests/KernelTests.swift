@@ -250,6 +250,12 @@ struct KernelTests {
             defer { owned.forEach { $0.deallocate() } }
             let weight = Weight(ConstMatrixView(w, rows: m, cols: k), packed: packed)
             let xs = ConstMatrixView(x, rows: n, cols: k)
+            // The widening itself is exact: every element, bit for bit.
+            let wide = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+            defer { wide.deallocate() }
+            Kernels.widen(packed, into: wide)
+            #expect((0..<m).allSatisfy { i in (0..<k).allSatisfy { wide[i * k + $0].bitPattern == packed.element(i, $0).bitPattern } },
+                    "\(type): s2s_widen differs from the stored values")
             accumulateProduct(xs, weight, into: MatrixView(y, rows: n, cols: m), beta: 0)
             var worst = 0.0
             for r in 0..<n {

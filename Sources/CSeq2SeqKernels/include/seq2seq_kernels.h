@@ -61,7 +61,6 @@ int s2s_i8_activation_limit(int k);
 void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm,
              float *y, size_t ldy);
 
-/// Converts `count` floats to binary16 / bfloat16 bits, round to nearest even (NaN stays NaN).
 /// out (m, k), contiguous = the f16/bf16 (or f32) weight W (m, k) with leading dimension ldw, widened exactly to
 /// float32 (for a GEMM over many rows).
 void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out);
@@ -69,6 +68,7 @@ void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out);
 /// when too small, so after the first call of a given size it allocates nothing; NULL if allocation fails.
 float *s2s_thread_scratch(size_t count);
 
+/// Converts `count` floats to binary16 / bfloat16 bits, round to nearest even (NaN stays NaN).
 void s2s_to_f16(const float *src, uint16_t *dst, size_t count);
 void s2s_to_bf16(const float *src, uint16_t *dst, size_t count);
 /// One row: q_j = round(x_j / s) clamped to [-127, 127] with s = max|x| / 127 (s = 1 for an all-zero row);

@@ -92,7 +92,7 @@ func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixVie
     let kernel = (x.rows <= kernelMaxRows && !ProductPolicy.openBLASOnly) || type != .float32
         || ProductPolicy.batchInvariant
     // 16-bit weights times more rows than the kernels' sweet spot: widened tile by tile into OpenBLAS's GEMM.
-    let widened = kernel && !ProductPolicy.batchInvariant && x.rows > kernelMaxRows && (type == .float16 || type == .bfloat16)
+    let widened = !ProductPolicy.batchInvariant && x.rows > kernelMaxRows && (type == .float16 || type == .bfloat16)
     splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, mode: widened ? .widened : kernel ? .kernel : .gemm))
 }
 
