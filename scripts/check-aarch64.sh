@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C kernels compile for aarch64 (their scalar path), without an aarch64 sysroot: clang cross-compiles
 # Sources/CSeq2SeqKernels to an object file against clang's own freestanding headers (stddef.h, stdint.h) and
-# stub prototypes for the few libc/libm functions the kernels call. Warnings are errors. Takes a second.
+# stub prototypes for the few libc/libm/pthread functions the kernels call. Warnings are errors. Takes a second.
 # Also checks that Swift sources name no x86-only module or intrinsic outside an `#if arch(...)`.
 # Usage: scripts/check-aarch64.sh [CLANG]
 set -euo pipefail
@@ -22,6 +22,12 @@ H
 cat > "$stubs/string.h" <<'H'
 #include <stddef.h>
 void *memcpy(void *, const void *, size_t); int strcmp(const char *, const char *); void *memset(void *, int, size_t);
+H
+cat > "$stubs/pthread.h" <<'H'
+typedef unsigned int pthread_key_t; typedef int pthread_once_t;
+#define PTHREAD_ONCE_INIT 0
+int pthread_once(pthread_once_t *, void (*)(void)); int pthread_key_create(pthread_key_t *, void (*)(void *));
+void *pthread_getspecific(pthread_key_t); int pthread_setspecific(pthread_key_t, const void *);
 H
 for f in Sources/CSeq2SeqKernels/*.c; do
   "$CLANG" --target=aarch64-linux-gnu -ffreestanding -nostdlibinc -isystem "$stubs" -D_GNU_SOURCE \

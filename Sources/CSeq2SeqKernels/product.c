@@ -13,6 +13,8 @@
 #include "seq2seq_kernels.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,15 +274,35 @@ void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out) {
         for (int j = 0; j < k; j++) out[(size_t)i * (size_t)k + j] = scalar_load(wtype, w, (size_t)i * ldw + (size_t)j);
 }
 
+/// A thread's scratch: its capacity in floats, then the floats. Freed by the key's destructor when the thread
+/// exits (a thread-local pointer alone would leak it with every pool or dispatch thread that ends).
+typedef struct {
+    size_t capacity;
+    float data[];
+} scratch_block;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+
+static void scratch_make_key(void) { scratch_key_ok = pthread_key_create(&scratch_key, free) == 0; }
+
 float *s2s_thread_scratch(size_t count) {
-    static __thread float *buffer;
-    static __thread size_t capacity;
-    if (count > capacity) {
-        free(buffer);
-        buffer = malloc(sizeof(float) * count);
-        capacity = buffer ? count : 0;
+    pthread_once(&scratch_once, scratch_make_key);
+    if (!scratch_key_ok) return NULL;
+    scratch_block *block = pthread_getspecific(scratch_key);
+    if (block && block->capacity >= count) return block->data;
+    free(block);
+    pthread_setspecific(scratch_key, NULL);
+    if (count > (SIZE_MAX - sizeof(scratch_block)) / sizeof(float)) return NULL;
+    block = malloc(sizeof(scratch_block) + sizeof(float) * count);
+    if (!block) return NULL;
+    block->capacity = count;
+    if (pthread_setspecific(scratch_key, block) != 0) {
+        free(block);
+        return NULL;
     }
-    return buffer;
+    return block->data;
 }
 
 void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm, float *y, size_t ldy) {

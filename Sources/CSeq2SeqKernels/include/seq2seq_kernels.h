@@ -65,7 +65,8 @@ void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem
 /// float32 (for a GEMM over many rows).
 void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out);
 /// A float buffer of at least `count` elements owned by the calling thread, grown (freed and allocated again)
-/// when too small, so after the first call of a given size it allocates nothing; NULL if allocation fails.
+/// when too small, so after the first call of a given size it allocates nothing; freed when the thread exits;
+/// NULL if allocation fails.
 float *s2s_thread_scratch(size_t count);
 
 /// Converts `count` floats to binary16 / bfloat16 bits, round to nearest even (NaN stays NaN).

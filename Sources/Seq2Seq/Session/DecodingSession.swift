@@ -236,7 +236,7 @@ public final class DecodingSession {
         var keep = 0  // live sentences kept, compacted in place
         for i in live.indices {
             let s = live[i]
-            let r0 = s.rowStart, r1 = r0 + s.rows
+            let r0 = s.rowStart
             let t = s.t
             let history = s.history!
             history.recordAttention(step: t, alpha: state.alpha, rows: s.rows, first: r0)
