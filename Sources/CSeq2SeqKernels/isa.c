@@ -1,5 +1,6 @@
-// The instruction set the kernels run with: chosen once from CPUID (AVX2 + FMA + F16C, with the OS saving YMM
-// state), or forced to the scalar path by SEQ2SEQ_FORCE_ISA=scalar or s2s_set_isa.
+// The instruction set the kernels run with: chosen once from CPUID (AVX-512 F/BW/DQ/VL on top of AVX2 + FMA +
+// F16C, or AVX2 + FMA + F16C, with the OS saving the registers' state), or forced to a narrower one by
+// SEQ2SEQ_FORCE_ISA=avx2|scalar or s2s_set_isa. Every choice gives the same bits.
 
 #include "seq2seq_kernels.h"
 
@@ -42,7 +43,9 @@ static int chosen = -1;
 
 int s2s_isa_supported(void) {
     if (__atomic_load_n(&supported, __ATOMIC_ACQUIRE) < 0)
-        __atomic_store_n(&supported, cpu_has_avx2() ? S2S_ISA_AVX2 : S2S_ISA_SCALAR, __ATOMIC_RELEASE);
+        __atomic_store_n(&supported,
+                         !cpu_has_avx2() ? S2S_ISA_SCALAR : cpu_has_avx512() ? S2S_ISA_AVX512 : S2S_ISA_AVX2,
+                         __ATOMIC_RELEASE);
     return __atomic_load_n(&supported, __ATOMIC_ACQUIRE);
 }
 
@@ -50,13 +53,16 @@ int s2s_isa(void) {
     int c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
     if (c >= 0) return c;
     const char *force = getenv("SEQ2SEQ_FORCE_ISA");
-    c = (force && strcmp(force, "scalar") == 0) ? S2S_ISA_SCALAR : s2s_isa_supported();
+    c = s2s_isa_supported();
+    if (force && strcmp(force, "scalar") == 0) c = S2S_ISA_SCALAR;
+    else if (force && strcmp(force, "avx2") == 0 && c > S2S_ISA_AVX2) c = S2S_ISA_AVX2;
     __atomic_store_n(&chosen, c, __ATOMIC_RELEASE);
     return c;
 }
 
 int s2s_set_isa(int isa) {
-    int c = (isa == S2S_ISA_AVX2 && s2s_isa_supported() == S2S_ISA_AVX2) ? S2S_ISA_AVX2 : S2S_ISA_SCALAR;
+    int best = s2s_isa_supported();
+    int c = (isa == S2S_ISA_AVX2 || isa == S2S_ISA_AVX512) && isa <= best ? isa : S2S_ISA_SCALAR;
     __atomic_store_n(&chosen, c, __ATOMIC_RELEASE);
     return c;
 }

@@ -10,7 +10,7 @@
 // AVX2/FMA/F16C code is compiled through function-level target attributes, so the file builds for baseline
 // x86-64 (and for any other architecture, scalar only), and it runs only after CPUID says the CPU has them.
 
-#include "seq2seq_kernels.h"
+#include "kernels_internal.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -36,24 +36,10 @@
 
 // MARK: - Scalar element access (exact conversions)
 
-S2S_INLINE float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-    uint32_t exp = (h >> 10) & 0x1F, mant = h & 0x3FF, bits;
-    if (exp == 0) {
-        float v = (float)mant * 5.9604644775390625e-8f;  // mant · 2^-24, exact
-        return sign ? -v : v;
-    }
-    if (exp == 31) bits = sign | 0x7F800000u | (mant << 13);
-    else bits = sign | ((exp - 15 + 127) << 23) | (mant << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 S2S_INLINE float scalar_load(int t, const void *w, size_t off) {
     switch (t) {
     case S2S_F32: return ((const float *)w)[off];
-    case S2S_F16: return half_to_float(((const uint16_t *)w)[off]);
+    case S2S_F16: return s2s_half_to_float(((const uint16_t *)w)[off]);
     case S2S_BF16: {
         uint32_t bits = (uint32_t)((const uint16_t *)w)[off] << 16;
         float f;
@@ -255,6 +241,10 @@ void s2s_product(int wtype, const void *w, size_t ldw, const float *scales, int 
     if (m <= 0 || n <= 0) return;
     if (wtype == S2S_I8 && s2s_product_i8(w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate)) return;
 #if S2S_X86
+    if (s2s_isa() == S2S_ISA_AVX512) {
+        s2s_product_avx512(wtype, w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate);
+        return;
+    }
     if (s2s_isa() == S2S_ISA_AVX2) {
         product_avx2(wtype, w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate);
         return;
@@ -265,7 +255,7 @@ void s2s_product(int wtype, const void *w, size_t ldw, const float *scales, int 
 
 void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out) {
 #if S2S_X86
-    if (s2s_isa() == S2S_ISA_AVX2) {
+    if (s2s_isa() >= S2S_ISA_AVX2) {
         widen_avx2(wtype, w, ldw, m, k, out);
         return;
     }
@@ -308,7 +298,7 @@ float *s2s_thread_scratch(size_t count) {
 void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm, float *y, size_t ldy) {
     if (n <= 0 || d <= 0) return;
 #if S2S_X86
-    if (s2s_isa() == S2S_ISA_AVX2) {
+    if (s2s_isa() >= S2S_ISA_AVX2) {
         mix_avx2(n, len, d, a, lda, mem, ldm, y, ldy);
         return;
     }

@@ -8,7 +8,7 @@
 // quantization of a row depends on that row alone. The int16 activation step is max|x| / limit (limit is
 // 32767 for k ≤ 516, 16383 for k ≤ 1032, ...), far below the int8 weights' own error.
 
-#include "seq2seq_kernels.h"
+#include "kernels_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -66,11 +66,6 @@ static float quantize_scalar(const float *x, int k, int limit, int16_t *q) {
     return amax / (float)limit;
 }
 
-S2S_INLINE float finish_i8(int32_t total, float sw, float sx, float *y, int accumulate) {
-    float v = ((float)total * sw) * sx;
-    return accumulate ? *y + v : v;
-}
-
 static void dots_scalar(const int8_t *w, size_t ldw, const float *scales, int m, int k, const int16_t *q,
                         const float *sx, int n, float *y, size_t ldy, int accumulate) {
     int kp = padded(k);
@@ -81,7 +76,7 @@ static void dots_scalar(const int8_t *w, size_t ldw, const float *scales, int m,
             int32_t s = 0;
             for (int j = 0; j < k; j++) s += (int32_t)wr[j] * (int32_t)qr[j];
             float *yr = y + (size_t)r * ldy + i;
-            *yr = finish_i8(s, scales[i], sx[r], yr, accumulate);
+            *yr = s2s_finish_i8(s, scales[i], sx[r], yr, accumulate);
         }
     }
 }
@@ -165,7 +160,7 @@ S2S_AVX2 S2S_INLINE void dots_tile(int WB, int XB, const int8_t *w, size_t ldw, 
             int32_t s = hsum_epi32(a[b][r]);
             for (int jj = j; jj < k; jj++) s += (int32_t)wr[jj] * (int32_t)qr[jj];
             float *yr = y + (size_t)(r0 + r) * ldy + i0 + b;
-            *yr = finish_i8(s, scales[i0 + b], sx[r0 + r], yr, accumulate);
+            *yr = s2s_finish_i8(s, scales[i0 + b], sx[r0 + r], yr, accumulate);
         }
     }
 }
@@ -220,7 +215,7 @@ int s2s_product_i8(const int8_t *w, size_t ldw, const float *scales, int m, int 
     if (group > XQ_ROWS) group = XQ_ROWS;
     int limit = s2s_i8_activation_limit(k);
 #if S2S_X86
-    int avx2 = s2s_isa() == S2S_ISA_AVX2;
+    int isa = s2s_isa(), avx2 = isa >= S2S_ISA_AVX2;
 #endif
     for (int r0 = 0; r0 < n; r0 += group) {
         int g = n - r0 < group ? n - r0 : group;
@@ -233,6 +228,7 @@ int s2s_product_i8(const int8_t *w, size_t ldw, const float *scales, int m, int 
         }
         float *yg = y + (size_t)r0 * ldy;
 #if S2S_X86
+        if (isa == S2S_ISA_AVX512) { s2s_dots_i8_avx512(w, ldw, scales, m, k, q, kp, sx, g, yg, ldy, accumulate); continue; }
         if (avx2) { dots_avx2(w, ldw, scales, m, k, q, sx, g, yg, ldy, accumulate); continue; }
 #endif
         dots_scalar(w, ldw, scales, m, k, q, sx, g, yg, ldy, accumulate);

@@ -114,34 +114,40 @@ struct KernelTests {
         }
     }
 
-    @Test("The AVX2 path and the scalar fallback give the same bits", arguments: ComputeType.allCases)
+    @Test("Every instruction set this CPU has (AVX-512, AVX2) gives the scalar fallback's bits", arguments: ComputeType.allCases)
     func scalarFallbackBits(_ type: ComputeType) throws {
-        try #require(Kernels.supportedISA == .avx2 || Kernels.isa == .scalar, "no AVX2 here: only the scalar path runs")
-        guard Kernels.supportedISA == .avx2 else { return }
+        let wide = KernelISA.available.filter { $0 != .scalar }
+        try #require(!wide.isEmpty || Kernels.isa == .scalar, "no AVX2 here: only the scalar path runs")
         var rng = SeededRandom(seed: 5)
         for (m, k) in Self.shapes {
-            for n in [1, 2, 3, 7] {
+            for n in [1, 2, 3, 7, 13, 32] {
                 let w = Self.buffer(m * k, &rng), x = Self.buffer(n * k, &rng)
                 let a = Self.buffer(n * m, &rng), s = UnsafeMutablePointer<Float>.allocate(capacity: n * m)
                 defer { w.deallocate(); x.deallocate(); a.deallocate(); s.deallocate() }
-                s.update(from: a, count: n * m)
                 let (packed, owned) = Self.pack(ConstMatrixView(w, rows: m, cols: k), type)
                 defer { owned.forEach { $0.deallocate() } }
                 let xs = ConstMatrixView(x, rows: n, cols: k)
-                let avx = s2sProduct(isa: .avx2, xs, packed, MatrixView(a, rows: n, cols: m))
-                let scalar = s2sProduct(isa: .scalar, xs, packed, MatrixView(s, rows: n, cols: m))
-                #expect(avx == .avx2 && scalar == .scalar)
-                let same = (0..<(n * m)).allSatisfy { a[$0].bitPattern == s[$0].bitPattern }
-                #expect(same, "\(type) m \(m) k \(k) n \(n): AVX2 and scalar differ")
-                // The attention mix too.
+                s.update(from: a, count: n * m)
+                #expect(s2sProduct(isa: .scalar, xs, packed, MatrixView(s, rows: n, cols: m)) == .scalar)
                 let len = k, d = m
                 let mem = Self.buffer(len * d, &rng), alpha = Self.buffer(n * len, &rng)
-                let ya = UnsafeMutablePointer<Float>.allocate(capacity: n * d), ys = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
-                defer { mem.deallocate(); alpha.deallocate(); ya.deallocate(); ys.deallocate() }
+                let ys = UnsafeMutablePointer<Float>.allocate(capacity: n * d)
+                defer { mem.deallocate(); alpha.deallocate(); ys.deallocate() }
                 let av = ConstMatrixView(alpha, rows: n, cols: len), mv = ConstMatrixView(mem, rows: len, cols: d)
-                Self.withISA(.avx2) { Kernels.mix(av, mv, into: MatrixView(ya, rows: n, cols: d)) }
                 Self.withISA(.scalar) { Kernels.mix(av, mv, into: MatrixView(ys, rows: n, cols: d)) }
-                #expect((0..<(n * d)).allSatisfy { ya[$0].bitPattern == ys[$0].bitPattern }, "mix (\(n), \(len)) · (\(len), \(d)): AVX2 and scalar differ")
+                for isa in wide {
+                    let v = UnsafeMutablePointer<Float>.allocate(capacity: n * m)
+                    defer { v.deallocate() }
+                    v.update(from: a, count: n * m)
+                    #expect(s2sProduct(isa: isa, xs, packed, MatrixView(v, rows: n, cols: m)) == isa)
+                    let same = (0..<(n * m)).allSatisfy { v[$0].bitPattern == s[$0].bitPattern }
+                    #expect(same, "\(type) m \(m) k \(k) n \(n): \(isa) and scalar differ")
+                    // The attention mix too.
+                    v.update(repeating: 0, count: n * d)
+                    Self.withISA(isa) { Kernels.mix(av, mv, into: MatrixView(v, rows: n, cols: d)) }
+                    #expect((0..<(n * d)).allSatisfy { v[$0].bitPattern == ys[$0].bitPattern },
+                            "mix (\(n), \(len)) · (\(len), \(d)): \(isa) and scalar differ")
+                }
             }
         }
     }

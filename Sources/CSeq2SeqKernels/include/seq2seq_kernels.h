@@ -22,18 +22,19 @@ enum {
 /// Instruction sets a kernel may run with.
 enum {
     S2S_ISA_SCALAR = 0,
-    S2S_ISA_AVX2 = 1,  // AVX2 + FMA + F16C, with the OS saving YMM state
+    S2S_ISA_AVX2 = 1,    // AVX2 + FMA + F16C, with the OS saving YMM state
+    S2S_ISA_AVX512 = 2,  // and AVX-512 F, BW, DQ, VL, with the OS saving ZMM and opmask state
 };
 
-/// The instruction set the kernels use: the best the CPU has, or scalar when the environment variable
-/// SEQ2SEQ_FORCE_ISA=scalar was set when first asked. Decided once.
+/// The instruction set the kernels use: the best the CPU has, or a narrower one when the environment variable
+/// SEQ2SEQ_FORCE_ISA=avx2|scalar was set when first asked. Decided once. Every one gives the same bits.
 int s2s_isa(void);
 /// The best instruction set this CPU supports (ignores the environment).
 int s2s_isa_supported(void);
 /// Forces an instruction set (tests); one the CPU lacks is ignored. Returns the one in effect.
 int s2s_set_isa(int isa);
-/// 1 when the CPU has AVX-512 F, CD, BW, DQ and VL and the OS saves their state (the kernels do not use it;
-/// it tells which OpenBLAS kernels the CPU could run).
+/// 1 when the CPU has AVX-512 F, CD, BW, DQ and VL and the OS saves their state (the kernels' S2S_ISA_AVX512;
+/// it also tells which OpenBLAS kernels the CPU could run).
 int s2s_cpu_has_avx512(void);
 
 /// Y (n, m) = X (n, k) · Wᵀ (+ Y when `accumulate`), W (m, k) of element type `wtype` with leading dimension

@@ -158,7 +158,7 @@ public enum BLASThreads {
         let core = BLAS.coreName.lowercased()
         let wide = ["skylakex", "cooperlake", "sapphirerapids"]
         if Kernels.cpuHasAVX512 { return wide.contains(core) ? nil : "SkylakeX" }
-        if Kernels.supportedISA == .avx2 { return (wide + ["haswell", "zen"]).contains(core) ? nil : "Haswell" }
+        if Kernels.supportedISA != .scalar { return (wide + ["haswell", "zen"]).contains(core) ? nil : "Haswell" }
         return nil
     }
 

@@ -1,0 +1,209 @@
+// AVX-512 versions of the weight-stationary products (product.c, product_i8.c), for CPUs with AVX-512 F, BW,
+// DQ and VL: the same bits as the AVX2 and scalar paths, with twice the lanes and twice the registers.
+//
+// Float weights: one 16-lane register holds what AVX2 keeps in two 8-lane ones (lanes 0-7: k ≡ 0..7, lanes 8-15:
+// k ≡ 8..15 of each block of 16), the block of 8 after the last block of 16 goes into lanes 0-7 only, and the
+// horizontal sum adds lane l and lane l + 8 first, then AVX2's tree: the same fused multiply-adds on the same
+// values in the same order, so the same bits (s2s_product's contract). int8 weights: integer sums, exact in
+// any order. With 32 registers a tile is 4 weight rows by up to 6 activation rows (24 accumulators), against
+// AVX2's 2 by 3: at 32 rows (W2, the server's steps) the product is bound by multiply-adds, not loads.
+
+#include "kernels_internal.h"
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#endif
+#pragma STDC FP_CONTRACT OFF
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#include <string.h>
+
+#define S2S_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
+#define S2S_INLINE static inline __attribute__((always_inline))
+/// Bytes ahead prefetched in each 16-bit or int8 weight row (as product.c).
+#define S2S_PREFETCH 4096
+
+// MARK: - Float weights (f32, f16, bf16; int8 converted, for k above the integer path's limit)
+
+S2S_AVX512 S2S_INLINE __m512 load16(int t, const void *w, size_t off) {
+    switch (t) {
+    case S2S_F32: return _mm512_loadu_ps((const float *)w + off);
+    case S2S_F16: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + off)));
+    case S2S_BF16:
+        return _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + off))), 16));
+    default: return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)((const int8_t *)w + off))));
+    }
+}
+
+/// Eight elements into lanes 0-7 (lanes 8-15 zero), reading only those eight.
+S2S_AVX512 S2S_INLINE __m512 load8(int t, const void *w, size_t off) {
+    switch (t) {
+    case S2S_F32: return _mm512_maskz_loadu_ps(0xFF, (const float *)w + off);
+    case S2S_F16: return _mm512_cvtph_ps(_mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + off))));
+    case S2S_BF16:
+        return _mm512_castsi512_ps(_mm512_slli_epi32(
+            _mm512_cvtepu16_epi32(_mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + off)))), 16));
+    default:
+        return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)((const int8_t *)w + off))));
+    }
+}
+
+/// AVX2's avx_hsum(a0, a1) with a0 = lanes 0-7 and a1 = lanes 8-15.
+S2S_AVX512 S2S_INLINE float hsum16(__m512 a) {
+    __m256 v = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m128 t4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 t2 = _mm_add_ps(t4, _mm_movehl_ps(t4, t4));
+    return _mm_cvtss_f32(_mm_add_ss(t2, _mm_shuffle_ps(t2, t2, 1)));
+}
+
+S2S_INLINE float exact_load(int t, const void *w, size_t off) {
+    switch (t) {
+    case S2S_F32: return ((const float *)w)[off];
+    case S2S_F16: return s2s_half_to_float(((const uint16_t *)w)[off]);
+    case S2S_BF16: {
+        uint32_t bits = (uint32_t)((const uint16_t *)w)[off] << 16;
+        float f;
+        memcpy(&f, &bits, 4);
+        return f;
+    }
+    default: return (float)((const int8_t *)w)[off];
+    }
+}
+
+// WB weight rows from i0 times XB activation rows from r0: WB·XB accumulators.
+S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw, const float *scales, int i0,
+                                int k, const float *x, size_t ldx, int r0, float *y, size_t ldy, int accumulate) {
+    __m512 a[4][6];
+    for (int b = 0; b < WB; b++)
+        for (int r = 0; r < XB; r++) a[b][r] = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 16 <= k; j += 16) {
+        __m512 wv[4];
+        if (t != S2S_F32)
+            for (int b = 0; b < WB; b++)
+                _mm_prefetch((const char *)w + ((size_t)(i0 + b) * ldw + (size_t)j) * (t == S2S_I8 ? 1 : 2) + S2S_PREFETCH,
+                             _MM_HINT_T0);
+        for (int b = 0; b < WB; b++) wv[b] = load16(t, w, (size_t)(i0 + b) * ldw + (size_t)j);
+        for (int r = 0; r < XB; r++) {
+            __m512 xv = _mm512_loadu_ps(x + (size_t)(r0 + r) * ldx + j);
+            for (int b = 0; b < WB; b++) a[b][r] = _mm512_fmadd_ps(wv[b], xv, a[b][r]);
+        }
+    }
+    if (j + 8 <= k) {
+        for (int b = 0; b < WB; b++) {
+            __m512 wv = load8(t, w, (size_t)(i0 + b) * ldw + (size_t)j);
+            for (int r = 0; r < XB; r++)
+                a[b][r] = _mm512_mask3_fmadd_ps(wv, _mm512_maskz_loadu_ps(0xFF, x + (size_t)(r0 + r) * ldx + j),
+                                                a[b][r], 0xFF);
+        }
+        j += 8;
+    }
+    for (int b = 0; b < WB; b++)
+        for (int r = 0; r < XB; r++) {
+            float s = hsum16(a[b][r]);
+            const float *xr = x + (size_t)(r0 + r) * ldx;
+            for (int jj = j; jj < k; jj++) s = __builtin_fmaf(exact_load(t, w, (size_t)(i0 + b) * ldw + (size_t)jj), xr[jj], s);
+            float v = scales ? s * scales[i0 + b] : s;
+            float *yr = y + (size_t)(r0 + r) * ldy + i0 + b;
+            *yr = accumulate ? *yr + v : v;
+        }
+}
+
+/// Tiles of WB weight rows at i over every activation row: 6 at a time, then the rest.
+#define S2S_ROWS(T, WB)                                                                      \
+    do {                                                                                     \
+        int r = 0;                                                                           \
+        for (; r + 6 <= n; r += 6) tile(T, WB, 6, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); \
+        switch (n - r) {                                                                     \
+        case 5: tile(T, WB, 5, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
+        case 4: tile(T, WB, 4, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
+        case 3: tile(T, WB, 3, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
+        case 2: tile(T, WB, 2, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
+        case 1: tile(T, WB, 1, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
+        }                                                                                    \
+    } while (0)
+
+#define S2S_PRODUCT(T)                                                                       \
+    do {                                                                                     \
+        int i = 0;                                                                           \
+        for (; i + 4 <= m; i += 4) S2S_ROWS(T, 4);                                           \
+        for (; i < m; i++) S2S_ROWS(T, 1);                                                   \
+    } while (0)
+
+S2S_AVX512 void s2s_product_avx512(int t, const void *w, size_t ldw, const float *scales, int m, int k,
+                                   const float *x, size_t ldx, int n, float *y, size_t ldy, int acc) {
+    switch (t) {
+    case S2S_F32: S2S_PRODUCT(S2S_F32); break;
+    case S2S_F16: S2S_PRODUCT(S2S_F16); break;
+    case S2S_BF16: S2S_PRODUCT(S2S_BF16); break;
+    default: S2S_PRODUCT(S2S_I8); break;
+    }
+}
+
+// MARK: - int8 weights, int16 activations, exact int32 sums
+
+// WB weight rows from i0 times XB quantized rows from r0 (q rows of kp elements, zero after k).
+S2S_AVX512 S2S_INLINE void dots_tile(int WB, int XB, const int8_t *w, size_t ldw, const float *scales, int i0,
+                                     int k, const int16_t *q, int kp, const float *sx, int r0, float *y,
+                                     size_t ldy, int accumulate) {
+    __m512i a[4][6];
+    for (int b = 0; b < WB; b++)
+        for (int r = 0; r < XB; r++) a[b][r] = _mm512_setzero_si512();
+    int j = 0;
+    for (; j + 32 <= k; j += 32) {
+        __m512i wv[4];
+        for (int b = 0; b < WB; b++) _mm_prefetch((const char *)(w + (size_t)(i0 + b) * ldw + j) + S2S_PREFETCH, _MM_HINT_T0);
+        for (int b = 0; b < WB; b++)
+            wv[b] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + (size_t)(i0 + b) * ldw + j)));
+        for (int r = 0; r < XB; r++) {
+            __m512i xv = _mm512_loadu_si512((const void *)(q + (size_t)(r0 + r) * kp + j));
+            for (int b = 0; b < WB; b++) a[b][r] = _mm512_add_epi32(a[b][r], _mm512_madd_epi16(wv[b], xv));
+        }
+    }
+    if (j + 16 <= k) {
+        for (int b = 0; b < WB; b++) {
+            __m512i wv = _mm512_cvtepi8_epi16(_mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(w + (size_t)(i0 + b) * ldw + j))));
+            for (int r = 0; r < XB; r++) {
+                __m512i xv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(q + (size_t)(r0 + r) * kp + j)));
+                a[b][r] = _mm512_add_epi32(a[b][r], _mm512_madd_epi16(wv, xv));
+            }
+        }
+        j += 16;
+    }
+    for (int b = 0; b < WB; b++) {
+        const int8_t *wr = w + (size_t)(i0 + b) * ldw;
+        for (int r = 0; r < XB; r++) {
+            const int16_t *qr = q + (size_t)(r0 + r) * kp;
+            int32_t s = _mm512_reduce_add_epi32(a[b][r]);
+            for (int jj = j; jj < k; jj++) s += (int32_t)wr[jj] * (int32_t)qr[jj];
+            float *yr = y + (size_t)(r0 + r) * ldy + i0 + b;
+            *yr = s2s_finish_i8(s, scales[i0 + b], sx[r0 + r], yr, accumulate);
+        }
+    }
+}
+
+#define S2S_DOTS_ROWS(WB)                                                                               \
+    do {                                                                                                \
+        int r = 0;                                                                                      \
+        for (; r + 6 <= n; r += 6) dots_tile(WB, 6, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc);  \
+        switch (n - r) {                                                                                \
+        case 5: dots_tile(WB, 5, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
+        case 4: dots_tile(WB, 4, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
+        case 3: dots_tile(WB, 3, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
+        case 2: dots_tile(WB, 2, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
+        case 1: dots_tile(WB, 1, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
+        }                                                                                               \
+    } while (0)
+
+S2S_AVX512 void s2s_dots_i8_avx512(const int8_t *w, size_t ldw, const float *scales, int m, int k, const int16_t *q,
+                                   int kp, const float *sx, int n, float *y, size_t ldy, int acc) {
+    int i = 0;
+    for (; i + 4 <= m; i += 4) S2S_DOTS_ROWS(4);
+    for (; i < m; i++) S2S_DOTS_ROWS(1);
+}
+
+#else
+typedef int s2s_no_avx512;  // not x86: nothing here (an empty translation unit is not ISO C)
+#endif
