@@ -46,34 +46,35 @@ public final class DecodingSession {
     /// Whether every product runs in batch-invariant mode (see `Translator.batchInvariant`).
     public let batchInvariant: Bool
 
-    private let engine: Engine
-    private let poolArena = Arena()
-    private let scratch = Arena()
-    private var pool: EncodedBatch  // maxRows slots of maxSourceLength positions
-    private var state: DecoderState  // capacity maxRows
-    private var freeSlots: [Int]
+    // Internal (not private): DecodingSession+Admission.swift admits and retires sentences.
+    let engine: Engine
+    let poolArena = Arena()
+    let scratch = Arena()
+    var pool: EncodedBatch  // maxRows slots of maxSourceLength positions
+    var state: DecoderState  // capacity maxRows
+    var freeSlots: [Int]
 
-    private var pending: [SessionSentence] = []  // FIFO of added, not yet admitted
-    private var pendingHead = 0
-    private var live: [SessionSentence] = []  // row order: sentence i owns rows rowStart ..< rowStart + rows
-    private var reservedRows = 0  // Σ rows reserved by the live sentences (beams, samples)
-    private var nextID = 0
+    var pending: [SessionSentence] = []  // FIFO of added, not yet admitted
+    var pendingHead = 0
+    var live: [SessionSentence] = []  // row order: sentence i owns rows rowStart ..< rowStart + rows
+    var reservedRows = 0  // Σ rows reserved by the live sentences (beams, samples)
+    var nextID = 0
 
     // Per-row buffers (maxRows), reused every step.
-    private var score: UnsafeMutablePointer<Double>
-    private var nextScore: UnsafeMutablePointer<Double>
-    private let nextToken: UnsafeMutablePointer<Int>
-    private let parents: UnsafeMutablePointer<Int>
-    private let lse: UnsafeMutablePointer<Float>
-    private let rowOwner: UnsafeMutablePointer<Int>  // (maxRows): the live sentence of each row
-    private let rowLocal: UnsafeMutablePointer<Int>  // (maxRows): its row within the sentence
-    private let localParents: UnsafeMutablePointer<Int>  // (maxRows): parents within each sentence
-    private let statistics: UnsafeMutablePointer<RowStatistics>  // (maxRows): per live sentence
-    private let topValue: UnsafeMutablePointer<Float>  // (maxRows, maxRows + 1)
-    private let topToken: UnsafeMutablePointer<Int>  // (maxRows, maxRows + 1)
-    private let topFound: UnsafeMutablePointer<Int>
-    private let candidates: UnsafeMutablePointer<Candidate>  // (maxRows · (maxRows + 1))
-    private var newcomers: [SessionSentence] = []
+    var score: UnsafeMutablePointer<Double>
+    var nextScore: UnsafeMutablePointer<Double>
+    let nextToken: UnsafeMutablePointer<Int>
+    let parents: UnsafeMutablePointer<Int>
+    let lse: UnsafeMutablePointer<Float>
+    let rowOwner: UnsafeMutablePointer<Int>  // (maxRows): the live sentence of each row
+    let rowLocal: UnsafeMutablePointer<Int>  // (maxRows): its row within the sentence
+    let localParents: UnsafeMutablePointer<Int>  // (maxRows): parents within each sentence
+    let statistics: UnsafeMutablePointer<RowStatistics>  // (maxRows): per live sentence
+    let topValue: UnsafeMutablePointer<Float>  // (maxRows, maxRows + 1)
+    let topToken: UnsafeMutablePointer<Int>  // (maxRows, maxRows + 1)
+    let topFound: UnsafeMutablePointer<Int>
+    let candidates: UnsafeMutablePointer<Candidate>  // (maxRows · (maxRows + 1))
+    var newcomers: [SessionSentence] = []
 
     /// Encoding admits newcomers together: the encoder runs once per source position over the whole group,
     /// so encoding a few sentences at every step costs nearly as much as encoding many at once. While other
@@ -82,12 +83,12 @@ public final class DecodingSession {
     public var minAdmission = 1
     /// Steps a queued sentence may wait for `minAdmission` companions while other sentences are live.
     public var maxAdmissionWait = 0
-    private var stepCount = 0
+    var stepCount = 0
 
     /// Rows decoded at the last step.
     public private(set) var lastStepRows = 0
     /// Ids of the sentences admitted (encoded and given rows) at the last step.
-    public private(set) var lastAdmitted: [Int] = []
+    public internal(set) var lastAdmitted: [Int] = []
     /// Hypothesis rows currently live.
     public var liveRows: Int { live.reduce(0) { $0 + $1.rows } }
     /// Sentences being decoded.
@@ -326,88 +327,5 @@ public final class DecodingSession {
         }
         swap(&score, &nextScore)
         return completed
-    }
-
-    /// Removes the rows of cancelled live sentences (keeping the others contiguous and in order).
-    private func retireCancelled() {
-        guard live.contains(where: { $0.cancelled }) else { return }
-        var next = 0
-        var keep = 0
-        for i in live.indices {
-            let s = live[i]
-            if s.cancelled {
-                reservedRows -= s.width
-                freeSlots.append(s.slot)
-                continue
-            }
-            let first = next
-            for r in s.rowStart..<(s.rowStart + s.rows) {
-                parents[next] = r
-                nextScore[next] = score[r]
-                next += 1
-            }
-            s.rowStart = first
-            live[keep] = s
-            keep += 1
-        }
-        live.removeLast(live.count - keep)
-        state.gather(parents, count: next)
-        swap(&score, &nextScore)
-    }
-
-    /// Admits queued sentences (in order) while their rows fit, encodes them together and appends their
-    /// initial rows (the bridge's state; one per sample when sampling) after the live ones.
-    private func admit() {
-        newcomers.removeAll(keepingCapacity: true)
-        lastAdmitted.removeAll(keepingCapacity: true)
-        stepCount += 1
-        let waiting = pending.count - pendingHead
-        if waiting > 0 && !live.isEmpty && waiting < min(minAdmission, maxRows - reservedRows)
-            && stepCount - pending[pendingHead].queuedAt <= maxAdmissionWait {
-            return  // wait for companions to encode with
-        }
-        while pendingHead < pending.count {
-            let s = pending[pendingHead]
-            guard reservedRows + s.width <= maxRows, let slot = freeSlots.popLast() else { break }
-            s.slot = slot
-            reservedRows += s.width
-            newcomers.append(s)
-            pendingHead += 1
-        }
-        guard !newcomers.isEmpty else { return }
-        // Forget the admitted (the queue would otherwise keep every admitted sentence, and its history, alive
-        // for as long as the queue never empties).
-        pending.removeSubrange(0..<pendingHead)
-        pendingHead = 0
-        // Encode longest first (the encoder's requirement), then copy into the pool slots.
-        newcomers.sort { $0.source.count != $1.source.count ? $0.source.count > $1.source.count : $0.id < $1.id }
-        scratch.reset()
-        let encoded = engine.encode(newcomers.map(\.source), arena: scratch)
-        var fresh = DecoderState(engine: engine, encoded: encoded, capacity: newcomers.count, arena: scratch)
-        fresh.start(engine: engine, encoded: encoded)
-        let S = pool.maxLength, Sn = encoded.maxLength
-        var R = live.last.map { $0.rowStart + $0.rows } ?? 0
-        let bos = model.config.specialTokens.bos
-        for (n, s) in newcomers.enumerated() {
-            let p = s.slot, len = encoded.lengths[n]
-            pool.lengths[p] = len
-            for j in 0..<len { pool.bank.row(p * S + j).update(from: encoded.bank.row(n * Sn + j), count: pool.bank.cols) }
-            if state.keys.rows > 0 {
-                for j in 0..<len { state.keys.row(p * S + j).update(from: fresh.keys.row(n * Sn + j), count: state.keys.cols) }
-            }
-            if state.fixedInput.rows > 0 { state.fixedInput.row(p).update(from: fresh.fixedInput.row(n), count: state.fixedInput.cols) }
-            let rows = s.admitted(rowStart: R, config: model.config)
-            for r in R..<(R + rows) {
-                for k in state.h.indices { state.h[k].row(r).update(from: fresh.h[k].row(n), count: state.h[k].cols) }
-                for k in state.c.indices { state.c[k].row(r).update(from: fresh.c[k].row(n), count: state.c[k].cols) }
-                if state.hTilde.rows > 0 { state.hTilde.row(r).update(repeating: 0, count: state.hTilde.cols) }
-                state.rowSlot[r] = p
-                state.prevToken[r] = bos
-                score[r] = 0
-            }
-            live.append(s)
-            lastAdmitted.append(s.id)
-            R += rows
-        }
     }
 }
