@@ -32,8 +32,9 @@ static inline __attribute__((always_inline)) float s2s_finish_i8(int32_t total, 
 /// s2s_product's float-weight path with AVX-512 (product_avx512.c); same bits as the AVX2 and scalar paths.
 void s2s_product_avx512(int t, const void *w, size_t ldw, const float *scales, int m, int k, const float *x,
                         size_t ldx, int n, float *y, size_t ldy, int accumulate);
-/// s2s_product_i8's integer dot products with AVX-512 BW over quantized rows q (n, kp) with scales sx (n).
-void s2s_dots_i8_avx512(const int8_t *w, size_t ldw, const float *scales, int m, int k, const int16_t *q, int kp,
+/// s2s_product_i8's integer dot products with AVX-512 BW (and VNNI's vpdpwssd when `vnni`) over quantized rows
+/// q (n, kp) with scales sx (n).
+void s2s_dots_i8_avx512(int vnni, const int8_t *w, size_t ldw, const float *scales, int m, int k, const int16_t *q, int kp,
                         const float *sx, int n, float *y, size_t ldy, int accumulate);
 
 #endif

@@ -241,7 +241,7 @@ void s2s_product(int wtype, const void *w, size_t ldw, const float *scales, int 
     if (m <= 0 || n <= 0) return;
     if (wtype == S2S_I8 && s2s_product_i8(w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate)) return;
 #if S2S_X86
-    if (s2s_isa() == S2S_ISA_AVX512) {
+    if (s2s_isa() >= S2S_ISA_AVX512) {
         s2s_product_avx512(wtype, w, ldw, scales, m, k, x, ldx, n, y, ldy, accumulate);
         return;
     }

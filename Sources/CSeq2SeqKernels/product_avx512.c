@@ -5,7 +5,7 @@
 // k ≡ 8..15 of each block of 16), the block of 8 after the last block of 16 goes into lanes 0-7 only, and the
 // horizontal sum adds lane l and lane l + 8 first, then AVX2's tree: the same fused multiply-adds on the same
 // values in the same order, so the same bits (s2s_product's contract). int8 weights: integer sums, exact in
-// any order. With 32 registers a tile is 4 weight rows by up to 6 activation rows (24 accumulators), against
+// any order (vpmaddwd + vpaddd, or VNNI's vpdpwssd where the CPU has it). With 32 registers a tile is 4 weight rows by up to 6 activation rows (24 accumulators), against
 // AVX2's 2 by 3: at 32 rows (W2, the server's steps) the product is bound by multiply-adds, not loads.
 
 #include "kernels_internal.h"
@@ -144,64 +144,111 @@ S2S_AVX512 void s2s_product_avx512(int t, const void *w, size_t ldw, const float
 
 // MARK: - int8 weights, int16 activations, exact int32 sums
 
-// WB weight rows from i0 times XB quantized rows from r0 (q rows of kp elements, zero after k).
-S2S_AVX512 S2S_INLINE void dots_tile(int WB, int XB, const int8_t *w, size_t ldw, const float *scales, int i0,
-                                     int k, const int16_t *q, int kp, const float *sx, int r0, float *y,
-                                     size_t ldy, int accumulate) {
-    __m512i a[4][6];
-    for (int b = 0; b < WB; b++)
-        for (int r = 0; r < XB; r++) a[b][r] = _mm512_setzero_si512();
-    int j = 0;
-    for (; j + 32 <= k; j += 32) {
-        __m512i wv[4];
-        for (int b = 0; b < WB; b++) _mm_prefetch((const char *)(w + (size_t)(i0 + b) * ldw + j) + S2S_PREFETCH, _MM_HINT_T0);
-        for (int b = 0; b < WB; b++)
-            wv[b] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + (size_t)(i0 + b) * ldw + j)));
-        for (int r = 0; r < XB; r++) {
-            __m512i xv = _mm512_loadu_si512((const void *)(q + (size_t)(r0 + r) * kp + j));
-            for (int b = 0; b < WB; b++) a[b][r] = _mm512_add_epi32(a[b][r], _mm512_madd_epi16(wv[b], xv));
-        }
-    }
-    if (j + 16 <= k) {
-        for (int b = 0; b < WB; b++) {
-            __m512i wv = _mm512_cvtepi8_epi16(_mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(w + (size_t)(i0 + b) * ldw + j))));
-            for (int r = 0; r < XB; r++) {
-                __m512i xv = _mm512_zextsi256_si512(_mm256_loadu_si256((const __m256i *)(q + (size_t)(r0 + r) * kp + j)));
-                a[b][r] = _mm512_add_epi32(a[b][r], _mm512_madd_epi16(wv, xv));
-            }
-        }
-        j += 16;
-    }
-    for (int b = 0; b < WB; b++) {
-        const int8_t *wr = w + (size_t)(i0 + b) * ldw;
-        for (int r = 0; r < XB; r++) {
-            const int16_t *qr = q + (size_t)(r0 + r) * kp;
-            int32_t s = _mm512_reduce_add_epi32(a[b][r]);
-            for (int jj = j; jj < k; jj++) s += (int32_t)wr[jj] * (int32_t)qr[jj];
-            float *yr = y + (size_t)(r0 + r) * ldy + i0 + b;
-            *yr = s2s_finish_i8(s, scales[i0 + b], sx[r0 + r], yr, accumulate);
-        }
-    }
+#define S2S_VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c")))
+/// acc + Σ pairs w·x per 32-bit lane: vpmaddwd + vpaddd, or one vpdpwssd with VNNI (no saturation: the same sum).
+#define S2S_MADD_BW(acc, w, x) _mm512_add_epi32(acc, _mm512_madd_epi16(w, x))
+#define S2S_MADD_VNNI(acc, w, x) _mm512_dpwssd_epi32(acc, w, x)
+
+/// The four sums of a0..a3's lanes, in order (integer adds: exact in any order).
+S2S_AVX512 S2S_INLINE __m128i sum4(__m512i a0, __m512i a1, __m512i a2, __m512i a3) {
+    __m256i t0 = _mm256_add_epi32(_mm512_castsi512_si256(a0), _mm512_extracti64x4_epi64(a0, 1));
+    __m256i t1 = _mm256_add_epi32(_mm512_castsi512_si256(a1), _mm512_extracti64x4_epi64(a1, 1));
+    __m256i t2 = _mm256_add_epi32(_mm512_castsi512_si256(a2), _mm512_extracti64x4_epi64(a2, 1));
+    __m256i t3 = _mm256_add_epi32(_mm512_castsi512_si256(a3), _mm512_extracti64x4_epi64(a3, 1));
+    __m256i u = _mm256_hadd_epi32(_mm256_hadd_epi32(t0, t1), _mm256_hadd_epi32(t2, t3));
+    return _mm_add_epi32(_mm256_castsi256_si128(u), _mm256_extracti128_si256(u, 1));
 }
 
-#define S2S_DOTS_ROWS(WB)                                                                               \
+// WB weight rows from i0 times XB quantized rows from r0 (q rows of kp elements, zero after k). With WB = 4
+// and k a multiple of 16, a row's four results are finished together: ((float)Σ · scale_w) · s_x (+ y),
+// each operation rounded once, as s2s_finish_i8 does one at a time.
+#define S2S_DOTS_TILE(NAME, ATTR, MADD)                                                                        \
+    ATTR S2S_INLINE void NAME(int WB, int XB, const int8_t *w, size_t ldw, const float *scales, int i0, int k,   \
+                              const int16_t *q, int kp, const float *sx, int r0, float *y, size_t ldy,          \
+                              int accumulate) {                                                                 \
+        __m512i a[4][6];                                                                                        \
+        for (int b = 0; b < WB; b++)                                                                            \
+            for (int r = 0; r < XB; r++) a[b][r] = _mm512_setzero_si512();                                      \
+        int j = 0;                                                                                              \
+        for (; j + 32 <= k; j += 32) {                                                                          \
+            __m512i wv[4];                                                                                      \
+            for (int b = 0; b < WB; b++)                                                                        \
+                _mm_prefetch((const char *)(w + (size_t)(i0 + b) * ldw + j) + S2S_PREFETCH, _MM_HINT_T0);       \
+            for (int b = 0; b < WB; b++)                                                                        \
+                wv[b] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(w + (size_t)(i0 + b) * ldw + j))); \
+            for (int r = 0; r < XB; r++) {                                                                      \
+                __m512i xv = _mm512_loadu_si512((const void *)(q + (size_t)(r0 + r) * kp + j));                 \
+                for (int b = 0; b < WB; b++) a[b][r] = MADD(a[b][r], wv[b], xv);                                \
+            }                                                                                                   \
+        }                                                                                                       \
+        if (j + 16 <= k) {                                                                                      \
+            for (int b = 0; b < WB; b++) {                                                                      \
+                __m512i wv = _mm512_cvtepi8_epi16(                                                              \
+                    _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(w + (size_t)(i0 + b) * ldw + j)))); \
+                for (int r = 0; r < XB; r++) {                                                                  \
+                    __m512i xv = _mm512_zextsi256_si512(                                                        \
+                        _mm256_loadu_si256((const __m256i *)(q + (size_t)(r0 + r) * kp + j)));                  \
+                    a[b][r] = MADD(a[b][r], wv, xv);                                                            \
+                }                                                                                               \
+            }                                                                                                   \
+            j += 16;                                                                                            \
+        }                                                                                                       \
+        if (WB == 4 && j == k) {                                                                                \
+            __m128 sw = _mm_loadu_ps(scales + i0);                                                              \
+            for (int r = 0; r < XB; r++) {                                                                      \
+                __m128 v = _mm_mul_ps(_mm_mul_ps(_mm_cvtepi32_ps(sum4(a[0][r], a[1][r], a[2][r], a[3][r])), sw), \
+                                      _mm_set1_ps(sx[r0 + r]));                                                 \
+                float *yr = y + (size_t)(r0 + r) * ldy + i0;                                                    \
+                _mm_storeu_ps(yr, accumulate ? _mm_add_ps(_mm_loadu_ps(yr), v) : v);                            \
+            }                                                                                                   \
+            return;                                                                                             \
+        }                                                                                                       \
+        for (int b = 0; b < WB; b++) {                                                                          \
+            const int8_t *wr = w + (size_t)(i0 + b) * ldw;                                                      \
+            for (int r = 0; r < XB; r++) {                                                                      \
+                const int16_t *qr = q + (size_t)(r0 + r) * kp;                                                  \
+                int32_t s = _mm512_reduce_add_epi32(a[b][r]);                                                   \
+                for (int jj = j; jj < k; jj++) s += (int32_t)wr[jj] * (int32_t)qr[jj];                          \
+                float *yr = y + (size_t)(r0 + r) * ldy + i0 + b;                                                \
+                *yr = s2s_finish_i8(s, scales[i0 + b], sx[r0 + r], yr, accumulate);                             \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+S2S_DOTS_TILE(dots_tile, S2S_AVX512, S2S_MADD_BW)
+S2S_DOTS_TILE(dots_tile_vnni, S2S_VNNI, S2S_MADD_VNNI)
+
+#define S2S_DOTS_ROWS(TILE, WB)                                                                         \
     do {                                                                                                \
         int r = 0;                                                                                      \
-        for (; r + 6 <= n; r += 6) dots_tile(WB, 6, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc);  \
+        for (; r + 6 <= n; r += 6) TILE(WB, 6, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc);       \
         switch (n - r) {                                                                                \
-        case 5: dots_tile(WB, 5, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
-        case 4: dots_tile(WB, 4, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
-        case 3: dots_tile(WB, 3, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
-        case 2: dots_tile(WB, 2, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
-        case 1: dots_tile(WB, 1, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;               \
+        case 5: TILE(WB, 5, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;                    \
+        case 4: TILE(WB, 4, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;                    \
+        case 3: TILE(WB, 3, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;                    \
+        case 2: TILE(WB, 2, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;                    \
+        case 1: TILE(WB, 1, w, ldw, scales, i, k, q, kp, sx, r, y, ldy, acc); break;                    \
         }                                                                                               \
     } while (0)
 
-S2S_AVX512 void s2s_dots_i8_avx512(const int8_t *w, size_t ldw, const float *scales, int m, int k, const int16_t *q,
-                                   int kp, const float *sx, int n, float *y, size_t ldy, int acc) {
+S2S_AVX512 static void dots_bw(const int8_t *w, size_t ldw, const float *scales, int m, int k, const int16_t *q,
+                               int kp, const float *sx, int n, float *y, size_t ldy, int acc) {
     int i = 0;
-    for (; i + 4 <= m; i += 4) S2S_DOTS_ROWS(4);
-    for (; i < m; i++) S2S_DOTS_ROWS(1);
+    for (; i + 4 <= m; i += 4) S2S_DOTS_ROWS(dots_tile, 4);
+    for (; i < m; i++) S2S_DOTS_ROWS(dots_tile, 1);
+}
+
+S2S_VNNI static void dots_vnni(const int8_t *w, size_t ldw, const float *scales, int m, int k, const int16_t *q,
+                               int kp, const float *sx, int n, float *y, size_t ldy, int acc) {
+    int i = 0;
+    for (; i + 4 <= m; i += 4) S2S_DOTS_ROWS(dots_tile_vnni, 4);
+    for (; i < m; i++) S2S_DOTS_ROWS(dots_tile_vnni, 1);
+}
+
+void s2s_dots_i8_avx512(int vnni, const int8_t *w, size_t ldw, const float *scales, int m, int k, const int16_t *q,
+                        int kp, const float *sx, int n, float *y, size_t ldy, int acc) {
+    if (vnni) dots_vnni(w, ldw, scales, m, k, q, kp, sx, n, y, ldy, acc);
+    else dots_bw(w, ldw, scales, m, k, q, kp, sx, n, y, ldy, acc);
 }
 
 #else

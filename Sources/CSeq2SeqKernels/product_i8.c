@@ -228,7 +228,7 @@ int s2s_product_i8(const int8_t *w, size_t ldw, const float *scales, int m, int 
         }
         float *yg = y + (size_t)r0 * ldy;
 #if S2S_X86
-        if (isa == S2S_ISA_AVX512) { s2s_dots_i8_avx512(w, ldw, scales, m, k, q, kp, sx, g, yg, ldy, accumulate); continue; }
+        if (isa >= S2S_ISA_AVX512) { s2s_dots_i8_avx512(isa == S2S_ISA_AVX512_VNNI, w, ldw, scales, m, k, q, kp, sx, g, yg, ldy, accumulate); continue; }
         if (avx2) { dots_avx2(w, ldw, scales, m, k, q, sx, g, yg, ldy, accumulate); continue; }
 #endif
         dots_scalar(w, ldw, scales, m, k, q, sx, g, yg, ldy, accumulate);

@@ -90,7 +90,7 @@ struct InvarianceTests {
         }
     }
 
-    @Test("SEQ2SEQ_FORCE_ISA=avx2 and scalar print the same bytes as the widest kernels (command line, int8 and float32)")
+    @Test("SEQ2SEQ_FORCE_ISA=avx512, avx2 and scalar print the same bytes as the widest kernels (command line, int8 and float32)")
     func forcedScalar() throws {
         let cli = try #require(Fixtures.cliPath, "the seq2seq executable was not found")
         let (_, config) = Self.configs[1]
@@ -99,7 +99,7 @@ struct InvarianceTests {
         let input = Self.sources(config.sourceVocabSize, count: 9, seed: 1).map { "{\"source_ids\": \($0)}" }.joined(separator: "\n") + "\n"
         for type in ["float32", "int8", "int8_float16"] {
             var outputs: [String] = []
-            for force in [nil, "avx2", "scalar"] as [String?] {
+            for force in [nil, "avx2", "scalar", "avx512"] as [String?] {
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: cli)
                 p.arguments = ["translate", "--model", dir, "--format", "jsonl", "--attention", "--batch-invariant",
@@ -120,6 +120,7 @@ struct InvarianceTests {
             }
             #expect(!outputs[0].isEmpty && outputs[0] == outputs[1], "\(type): AVX2 and the widest kernels differ")
             #expect(outputs[0] == outputs[2], "\(type): the scalar fallback and the widest kernels differ")
+            #expect(outputs[0] == outputs[3], "\(type): AVX-512 without VNNI and the widest kernels differ")
         }
     }
 }

@@ -23,7 +23,7 @@ struct KernelTests {
         return (p, owned)
     }
 
-    static let shapes: [(m: Int, k: Int)] = [(1, 1), (5, 7), (9, 8), (13, 16), (37, 29), (66, 100), (19, 257), (6, 1100)]
+    static let shapes: [(m: Int, k: Int)] = [(1, 1), (5, 7), (9, 8), (13, 16), (37, 29), (66, 100), (19, 257), (6, 1100), (8, 96), (12, 48)]
 
     @Test("Products equal a double-precision loop over the stored weights, every type, 1 to 17 rows",
           arguments: ComputeType.allCases)
@@ -114,7 +114,7 @@ struct KernelTests {
         }
     }
 
-    @Test("Every instruction set this CPU has (AVX-512, AVX2) gives the scalar fallback's bits", arguments: ComputeType.allCases)
+    @Test("Every instruction set this CPU has (AVX-512 with and without VNNI, AVX2) gives the scalar fallback's bits", arguments: ComputeType.allCases)
     func scalarFallbackBits(_ type: ComputeType) throws {
         let wide = KernelISA.available.filter { $0 != .scalar }
         try #require(!wide.isEmpty || Kernels.isa == .scalar, "no AVX2 here: only the scalar path runs")

@@ -24,10 +24,11 @@ enum {
     S2S_ISA_SCALAR = 0,
     S2S_ISA_AVX2 = 1,    // AVX2 + FMA + F16C, with the OS saving YMM state
     S2S_ISA_AVX512 = 2,  // and AVX-512 F, BW, DQ, VL, with the OS saving ZMM and opmask state
+    S2S_ISA_AVX512_VNNI = 3,  // and AVX-512 VNNI (int8 products' integer sums in one instruction)
 };
 
 /// The instruction set the kernels use: the best the CPU has, or a narrower one when the environment variable
-/// SEQ2SEQ_FORCE_ISA=avx2|scalar was set when first asked. Decided once. Every one gives the same bits.
+/// SEQ2SEQ_FORCE_ISA=avx512|avx2|scalar was set when first asked. Decided once. Every one gives the same bits.
 int s2s_isa(void);
 /// The best instruction set this CPU supports (ignores the environment).
 int s2s_isa_supported(void);

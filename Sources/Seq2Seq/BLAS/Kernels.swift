@@ -88,11 +88,15 @@ public enum KernelISA: String, Sendable {
     /// AVX2, FMA and F16C, chosen when the CPU and the OS support them (and not AVX-512; forced with
     /// `SEQ2SEQ_FORCE_ISA=avx2`).
     case avx2
-    /// AVX-512 F, BW, DQ and VL on top of AVX2: twice the lanes and registers, the same bits.
+    /// AVX-512 F, BW, DQ and VL on top of AVX2: twice the lanes and registers, the same bits (forced with
+    /// `SEQ2SEQ_FORCE_ISA=avx512` on a CPU with VNNI).
     case avx512
+    /// AVX-512 with VNNI: int8 products sum their integer pairs in one instruction (the same exact sums).
+    case avx512vnni
 
     init(code: Int32) {
         switch code {
+        case Int32(S2S_ISA_AVX512_VNNI): self = .avx512vnni
         case Int32(S2S_ISA_AVX512): self = .avx512
         case Int32(S2S_ISA_AVX2): self = .avx2
         default: self = .scalar
@@ -104,20 +108,21 @@ public enum KernelISA: String, Sendable {
         case .scalar: Int32(S2S_ISA_SCALAR)
         case .avx2: Int32(S2S_ISA_AVX2)
         case .avx512: Int32(S2S_ISA_AVX512)
+        case .avx512vnni: Int32(S2S_ISA_AVX512_VNNI)
         }
     }
 
     /// This instruction set and the narrower ones this CPU also runs, widest first.
     static var available: [KernelISA] {
-        [.avx512, .avx2, .scalar].filter { $0.code <= Kernels.supportedISA.code }
+        [.avx512vnni, .avx512, .avx2, .scalar].filter { $0.code <= Kernels.supportedISA.code }
     }
 }
 
 /// Typed entry points into CSeq2SeqKernels. The only place that calls `s2s_*`.
 public enum Kernels {
-    /// The instruction set the kernels run with: AVX-512 or AVX2+FMA+F16C when the CPU (and OS) have them, else
-    /// scalar; `SEQ2SEQ_FORCE_ISA=avx2` or `scalar` in the environment forces a narrower one. All give the same
-    /// bits.
+    /// The instruction set the kernels run with: AVX-512 (with VNNI) or AVX2+FMA+F16C when the CPU (and OS) have
+    /// them, else scalar; `SEQ2SEQ_FORCE_ISA=avx512`, `avx2` or `scalar` in the environment forces a narrower
+    /// one. All give the same bits.
     public static var isa: KernelISA {
         get { KernelISA(code: s2s_isa()) }
         set { _ = s2s_set_isa(newValue.code) }
