@@ -58,6 +58,24 @@ S2S_AVX512 S2S_INLINE float hsum16(__m512 a) {
     return _mm_cvtss_f32(_mm_add_ss(t2, _mm_shuffle_ps(t2, t2, 1)));
 }
 
+/// hsum16 of a0..a3 at once: [hsum16(a0), hsum16(a1), hsum16(a2), hsum16(a3)], every lane sum the same pair
+/// of values added as hsum16 adds them (so the same bits), transposed instead of one register at a time.
+S2S_AVX512 S2S_INLINE __m128 hsum16x4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    __m256 v0 = _mm256_add_ps(_mm512_castps512_ps256(a0), _mm512_extractf32x8_ps(a0, 1));
+    __m256 v1 = _mm256_add_ps(_mm512_castps512_ps256(a1), _mm512_extractf32x8_ps(a1, 1));
+    __m256 v2 = _mm256_add_ps(_mm512_castps512_ps256(a2), _mm512_extractf32x8_ps(a2, 1));
+    __m256 v3 = _mm256_add_ps(_mm512_castps512_ps256(a3), _mm512_extractf32x8_ps(a3, 1));
+    // t4 of each: lanes 0-3 plus lanes 4-7. T01 = [t4(v0) | t4(v1)], T23 = [t4(v2) | t4(v3)].
+    __m256 t01 = _mm256_add_ps(_mm256_permute2f128_ps(v0, v1, 0x20), _mm256_permute2f128_ps(v0, v1, 0x31));
+    __m256 t23 = _mm256_add_ps(_mm256_permute2f128_ps(v2, v3, 0x20), _mm256_permute2f128_ps(v2, v3, 0x31));
+    // t2 of each: [t4[0] + t4[2], t4[1] + t4[3]]: P = [t2(0), t2(2) | t2(1), t2(3)].
+    __m256 p = _mm256_add_ps(_mm256_shuffle_ps(t01, t23, _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm256_shuffle_ps(t01, t23, _MM_SHUFFLE(3, 2, 3, 2)));
+    // t2[0] + t2[1]: S = [s0, s2, s0, s2 | s1, s3, s1, s3].
+    __m256 s = _mm256_add_ps(_mm256_shuffle_ps(p, p, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(p, p, _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm_unpacklo_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));  // [s0, s1, s2, s3]
+}
+
 S2S_INLINE float exact_load(int t, const void *w, size_t off) {
     switch (t) {
     case S2S_F32: return ((const float *)w)[off];
@@ -99,6 +117,16 @@ S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw
                                                 a[b][r], 0xFF);
         }
         j += 8;
+    }
+    if (WB == 4 && j == k) {
+        // No terms left one by one: a row's four results summed, scaled and stored together.
+        for (int r = 0; r < XB; r++) {
+            __m128 v = hsum16x4(a[0][r], a[1][r], a[2][r], a[3][r]);
+            if (scales) v = _mm_mul_ps(v, _mm_loadu_ps(scales + i0));
+            float *yr = y + (size_t)(r0 + r) * ldy + i0;
+            _mm_storeu_ps(yr, accumulate ? _mm_add_ps(_mm_loadu_ps(yr), v) : v);
+        }
+        return;
     }
     for (int b = 0; b < WB; b++)
         for (int r = 0; r < XB; r++) {
