@@ -39,7 +39,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Weight families a reduced --compute-type applies to: comma-separated output, attention, recurrent, encoder, bridge, or all (default: as stored, or the type's default families: every family for float16, recurrent and bridge for bfloat16, output and bridge for int8, the families that keep greedy output identical to float32 on 99% of sentences; see docs/MODEL.md).")
     var quantize: String?
 
-    @Flag(name: .long, inversion: .prefixedNo, help: "Bit-for-bit the same result for a sentence alone or in any batch, with any thread count.")
+    @Flag(name: .long, inversion: .prefixedNo, help: "Bit-for-bit the same result for a sentence alone or in any batch, with any thread count (the default; --no-batch-invariant lets products over 16 rows use OpenBLAS's GEMM).")
     var batchInvariant: Bool = Translator.batchInvariantByDefault
 
     func validate() throws {

@@ -128,6 +128,9 @@ public enum Kernels {
         set { _ = s2s_set_isa(newValue.code) }
     }
 
+    /// Whether the kernels run an AVX-512 path (the instruction set in effect, not only the CPU's).
+    static var hasAVX512: Bool { s2s_isa() >= Int32(S2S_ISA_AVX512) }
+
     /// The best instruction set this CPU supports.
     public static var supportedISA: KernelISA { KernelISA(code: s2s_isa_supported()) }
 
