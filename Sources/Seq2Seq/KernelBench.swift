@@ -1,6 +1,7 @@
-/// Not API: single kernels of the engine, set up on a real model, for the benchmark package
-/// (`Benchmarks/Benchmarks/Kernels`). Each runs on `rows` hypotheses over sources of `sourceLength` tokens.
-public final class _KernelBench {
+/// Not API (SPI `Benchmarks`, seen only after `@_spi(Benchmarks) import Seq2Seq`): single kernels of the
+/// engine, set up on a real model, for the benchmark package (`Benchmarks/Benchmarks/Workloads`). Each runs on
+/// `rows` hypotheses over sources of `sourceLength` tokens.
+@_spi(Benchmarks) public final class _KernelBench {
     private let engine: Engine
     private let arena = Arena()
     private let encoded: EncodedBatch

@@ -1,5 +1,5 @@
 import Benchmark
-import Seq2Seq
+@_spi(Benchmarks) import Seq2Seq
 
 /// The engine's kernels one at a time, on the B1 and B2 models: one hypothesis (W1), a beam of 5 (W3) and
 /// 32 rows (W2's batch), over a source of 32 tokens.
