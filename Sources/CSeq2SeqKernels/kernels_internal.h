@@ -21,6 +21,21 @@ static inline __attribute__((always_inline)) float s2s_half_to_float(uint16_t h)
     return f;
 }
 
+/// Element `off` of a weight of type `t` (S2S_F32, S2S_F16, S2S_BF16, S2S_I8 unscaled) as float, exactly.
+static inline __attribute__((always_inline)) float s2s_scalar_load(int t, const void *w, size_t off) {
+    switch (t) {
+    case S2S_F32: return ((const float *)w)[off];
+    case S2S_F16: return s2s_half_to_float(((const uint16_t *)w)[off]);
+    case S2S_BF16: {
+        uint32_t bits = (uint32_t)((const uint16_t *)w)[off] << 16;
+        float f;
+        memcpy(&f, &bits, 4);
+        return f;
+    }
+    default: return (float)((const int8_t *)w)[off];
+    }
+}
+
 /// An int8 product's element: ((float)Σ · weight row scale) · activation row scale, plus Y's old value when
 /// accumulating.
 static inline __attribute__((always_inline)) float s2s_finish_i8(int32_t total, float sw, float sx, const float *y,

@@ -36,20 +36,6 @@
 
 // MARK: - Scalar element access (exact conversions)
 
-S2S_INLINE float scalar_load(int t, const void *w, size_t off) {
-    switch (t) {
-    case S2S_F32: return ((const float *)w)[off];
-    case S2S_F16: return s2s_half_to_float(((const uint16_t *)w)[off]);
-    case S2S_BF16: {
-        uint32_t bits = (uint32_t)((const uint16_t *)w)[off] << 16;
-        float f;
-        memcpy(&f, &bits, 4);
-        return f;
-    }
-    default: return (float)((const int8_t *)w)[off];
-    }
-}
-
 S2S_INLINE void finish(float s, const float *scales, int i, float *y, int accumulate) {
     float v = s;
     if (scales) v = v * scales[i];
@@ -62,9 +48,9 @@ static float scalar_dot(int t, const void *wrow, const float *x, int k) {
     float acc[16] = {0};
     int j = 0;
     for (; j + 16 <= k; j += 16)
-        for (int l = 0; l < 16; l++) acc[l] = fmaf(scalar_load(t, wrow, (size_t)(j + l)), x[j + l], acc[l]);
+        for (int l = 0; l < 16; l++) acc[l] = fmaf(s2s_scalar_load(t, wrow, (size_t)(j + l)), x[j + l], acc[l]);
     if (j + 8 <= k) {
-        for (int l = 0; l < 8; l++) acc[l] = fmaf(scalar_load(t, wrow, (size_t)(j + l)), x[j + l], acc[l]);
+        for (int l = 0; l < 8; l++) acc[l] = fmaf(s2s_scalar_load(t, wrow, (size_t)(j + l)), x[j + l], acc[l]);
         j += 8;
     }
     float v[8], t4[4], t2[2];
@@ -73,7 +59,7 @@ static float scalar_dot(int t, const void *wrow, const float *x, int k) {
     t2[0] = t4[0] + t4[2];
     t2[1] = t4[1] + t4[3];
     float s = t2[0] + t2[1];
-    for (; j < k; j++) s = fmaf(scalar_load(t, wrow, (size_t)j), x[j], s);
+    for (; j < k; j++) s = fmaf(s2s_scalar_load(t, wrow, (size_t)j), x[j], s);
     return s;
 }
 
@@ -163,7 +149,7 @@ S2S_AVX2 S2S_INLINE void avx_tile(int t, int WB, int XB, const void *w, size_t l
             float s = avx_hsum(a[b][r][0], a[b][r][1]);
             const float *xr = x + (size_t)(r0 + r) * ldx;
             for (int jj = j; jj < k; jj++)
-                s = fmaf(scalar_load(t, w, (size_t)(i0 + b) * ldw + (size_t)jj), xr[jj], s);
+                s = fmaf(s2s_scalar_load(t, w, (size_t)(i0 + b) * ldw + (size_t)jj), xr[jj], s);
             finish(s, scales, i0 + b, y + (size_t)(r0 + r) * ldy + i0 + b, accumulate);
         }
 }
@@ -205,7 +191,7 @@ S2S_AVX2 static void widen_avx2(int t, const void *w, size_t ldw, int m, int k, 
         float *o = out + (size_t)i * (size_t)k;
         int j = 0;
         for (; j + 8 <= k; j += 8) _mm256_storeu_ps(o + j, avx_load8(t, w, (size_t)i * ldw + (size_t)j));
-        for (; j < k; j++) o[j] = scalar_load(t, w, (size_t)i * ldw + (size_t)j);
+        for (; j < k; j++) o[j] = s2s_scalar_load(t, w, (size_t)i * ldw + (size_t)j);
     }
 }
 
@@ -261,7 +247,7 @@ void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out) {
     }
 #endif
     for (int i = 0; i < m; i++)
-        for (int j = 0; j < k; j++) out[(size_t)i * (size_t)k + j] = scalar_load(wtype, w, (size_t)i * ldw + (size_t)j);
+        for (int j = 0; j < k; j++) out[(size_t)i * (size_t)k + j] = s2s_scalar_load(wtype, w, (size_t)i * ldw + (size_t)j);
 }
 
 /// A thread's scratch: its capacity in floats, then the floats. Freed by the key's destructor when the thread

@@ -17,7 +17,6 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
-#include <string.h>
 
 #define S2S_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")))
 #define S2S_INLINE static inline __attribute__((always_inline))
@@ -76,20 +75,6 @@ S2S_AVX512 S2S_INLINE __m128 hsum16x4(__m512 a0, __m512 a1, __m512 a2, __m512 a3
     return _mm_unpacklo_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));  // [s0, s1, s2, s3]
 }
 
-S2S_INLINE float exact_load(int t, const void *w, size_t off) {
-    switch (t) {
-    case S2S_F32: return ((const float *)w)[off];
-    case S2S_F16: return s2s_half_to_float(((const uint16_t *)w)[off]);
-    case S2S_BF16: {
-        uint32_t bits = (uint32_t)((const uint16_t *)w)[off] << 16;
-        float f;
-        memcpy(&f, &bits, 4);
-        return f;
-    }
-    default: return (float)((const int8_t *)w)[off];
-    }
-}
-
 // WB weight rows from i0 times XB activation rows from r0: WB·XB accumulators.
 S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw, const float *scales, int i0,
                                 int k, const float *x, size_t ldx, int r0, float *y, size_t ldy, int accumulate) {
@@ -132,7 +117,7 @@ S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw
         for (int r = 0; r < XB; r++) {
             float s = hsum16(a[b][r]);
             const float *xr = x + (size_t)(r0 + r) * ldx;
-            for (int jj = j; jj < k; jj++) s = __builtin_fmaf(exact_load(t, w, (size_t)(i0 + b) * ldw + (size_t)jj), xr[jj], s);
+            for (int jj = j; jj < k; jj++) s = __builtin_fmaf(s2s_scalar_load(t, w, (size_t)(i0 + b) * ldw + (size_t)jj), xr[jj], s);
             float v = scales ? s * scales[i0 + b] : s;
             float *yr = y + (size_t)(r0 + r) * ldy + i0 + b;
             *yr = accumulate ? *yr + v : v;
