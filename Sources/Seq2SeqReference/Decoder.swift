@@ -15,7 +15,7 @@ struct DecoderWeights {
     let output: Matrix
     /// `decoder.output.bias (Vt)`.
     let outputBias: [Double]
-    /// A stored int8 output weight's float32 rows `(Vt, O or H)`: `decoder.output.weight.rescore`, or
+    /// A stored int8 or bfloat16 output weight's float32 rows `(Vt, O or H)`: `decoder.output.weight.rescore`, or
     /// `decoder.embedding.weight` when tied; nil otherwise (docs/MODEL.md, "Compute types": re-scoring).
     let rescore: Matrix?
 
@@ -34,7 +34,7 @@ struct DecoderWeights {
         let storedOutput = p.model.storedWeight("decoder.output.weight") != nil
         output = c.tieTargetEmbeddings && !storedOutput ? embedding : p.weight("decoder.output.weight")
         outputBias = p.bias("decoder.output.bias", count: c.targetVocabSize)
-        if p.model.storedWeight("decoder.output.weight")?.type == .int8 {
+        if let t = p.model.storedWeight("decoder.output.weight")?.type, t == .int8 || t == .bfloat16 {
             rescore = c.tieTargetEmbeddings ? embedding : p.weight("decoder.output.weight.rescore")
         } else {
             rescore = nil
@@ -122,7 +122,7 @@ func decoderStep(yPrev: Int, _ state: DecoderState, _ sentence: SentenceContext,
     let z_t = w.projection.map { linear($0.weight, o_t, $0.bias) } ?? o_t
     // logits_t = decoder.output.weight · z_t + decoder.output.bias
     var logits_t = linear(w.output, z_t, w.outputBias)
-    // int8 output: the 16 best logits again from the float32 rows.
+    // int8 or bfloat16 output: the 16 best logits again from the float32 rows.
     if let f = w.rescore {
         for i in bestIndices(logits_t, count: rescoredCandidates) { logits_t[i] = dot(p.row(f, i), z_t) + w.outputBias[i] }
     }
@@ -138,7 +138,7 @@ func logSoftmax(_ x: [Double]) -> [Double] {
     return x.map { $0 - lse }
 }
 
-/// Logits an int8 output product re-scores from the float32 rows (docs/MODEL.md, "Compute types").
+/// Logits an int8 or bfloat16 output product re-scores from the float32 rows (docs/MODEL.md, "Compute types").
 let rescoredCandidates = 16
 
 /// The indices of the `count` largest of `x`, a larger value first and, among equal values, the lower index.

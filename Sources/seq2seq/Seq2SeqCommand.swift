@@ -36,7 +36,7 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Weights in float32, float16, bfloat16 or int8 (per-row scales; int8 products round activations to int16 and sum exactly in int32), or int8_float16 / int8_bfloat16: int8 for its families, the second type for the others. Default: as the model stores them (a model from `seq2seq quantize` runs in its stored type; float32 dequantizes it).")
     var computeType: ComputePrecision?
 
-    @Option(name: .long, help: "Weight families a reduced --compute-type applies to: comma-separated output, attention, recurrent, encoder, bridge, or all (default: as stored, or the type's default families: every family for float16, recurrent and bridge for bfloat16, output and bridge for int8, the families that keep greedy output identical to float32 on 99% of sentences; see docs/MODEL.md).")
+    @Option(name: .long, help: "Weight families a reduced --compute-type applies to: comma-separated output, attention, recurrent, encoder, bridge, or all (default: as stored, or the type's default families: every family for float16, output (re-scored), recurrent and bridge for bfloat16, output and bridge for int8, the families that keep greedy output identical to float32 on 99% of sentences; see docs/MODEL.md).")
     var quantize: String?
 
     @Flag(name: .long, inversion: .prefixedNo, help: "Bit-for-bit the same result for a sentence alone or in any batch, with any thread count (the default; --no-batch-invariant lets products over 16 rows use OpenBLAS's GEMM).")

@@ -6,7 +6,7 @@ import Seq2Seq
 /// share each weight read): the decoder step's products once per step, the encoder's recurrent weights once
 /// per source position, its input weights, the keys and the bridge once per sentence, spread over the
 /// generated tokens. Elements count at their family's compute type (int8 adds 4 bytes of scale per row, and an
-/// int8 output weight the 16 float32 rows it re-scores with).
+/// int8 or bfloat16 output weight the 16 float32 rows it re-scores with).
 struct WeightTraffic {
     let bytesPerToken: Double
 
@@ -43,8 +43,8 @@ struct WeightTraffic {
         }
         if let o = c.outputProjectionSize { step += bytes(o, H, .output) }
         step += bytes(c.targetVocabSize, c.outputInputSize, .output)
-        // int8 output: 16 float32 rows re-score the best logits (docs/MODEL.md, "Compute types").
-        if types[.output] == .int8 { step += Double(16 * c.outputInputSize * 4) }
+        // int8 or bfloat16 output: 16 float32 rows re-score the best logits (docs/MODEL.md, "Compute types").
+        if types[.output] == .int8 || types[.output] == .bfloat16 { step += Double(16 * c.outputInputSize * 4) }
         bytesPerToken = sentence / Double(max(T, 1)) + step
     }
 }

@@ -94,15 +94,18 @@ struct OutputRescoringTests {
         }
     }
 
-    @Test("int8 output alone: greedy ids are float32's (the output state is float32's, the best logits its bits)")
-    func modelGreedy() throws {
+    @Test("int8 or bfloat16 output alone: greedy ids are float32's (the output state is float32's, the best logits its bits)",
+          arguments: [ComputeType.int8, .bfloat16])
+    func modelGreedy(_ type: ComputeType) throws {
         var config = StoredQuantizationTests.randomConfig(tied: false)
         config.targetVocabSize = 300  // more than the 16 re-scored candidates
         let dir = try makeRandomModel(config, seed: 92)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let float = try Seq2SeqModel(directory: dir)
-        let int8 = try Seq2SeqModel(directory: dir, computeType: .int8, families: [.output])
+        let int8 = try Seq2SeqModel(directory: dir, computeType: type, families: [.output])
         #expect(int8.weights.outputRescoring != nil && float.weights.outputRescoring == nil)
+        // float16's output products are not re-scored (its rounding leaves the measured outputs as they are).
+        #expect(try Seq2SeqModel(directory: dir, computeType: .float16, families: [.output]).weights.outputRescoring == nil)
         var rng = SeededRandom(seed: 93)
         let sources = (0..<24).map { _ in (0..<Int.random(in: 2...9, using: &rng)).map { _ in Int.random(in: 4..<config.sourceVocabSize, using: &rng) } }
         for invariant in [false, true] {

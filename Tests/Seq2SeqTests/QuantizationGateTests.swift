@@ -83,7 +83,7 @@ struct QuantizationGateTests {
     func defaultFamilies() {
         #expect(WeightFamily.quantizedByDefault(for: .int8) == [.output, .bridge])
         #expect(WeightFamily.quantizedByDefault(for: .float16) == Set(WeightFamily.allCases))
-        #expect(WeightFamily.quantizedByDefault(for: .bfloat16) == [.recurrent, .bridge])
+        #expect(WeightFamily.quantizedByDefault(for: .bfloat16) == [.output, .recurrent, .bridge])
         #expect(WeightFamily.quantizedByDefault(for: .float32).isEmpty)
     }
 
@@ -124,7 +124,8 @@ struct QuantizationGateTests {
             + [("output+bridge", [.output, .bridge]), ("attention+bridge", [.attention, .bridge]),
                ("attention+bridge+encoder", [.attention, .bridge, .encoder]),
                ("recurrent+encoder+bridge", [.recurrent, .encoder, .bridge]),
-               ("recurrent+bridge", [.recurrent, .bridge]), ("all", Set(WeightFamily.allCases)), ("default", nil)]
+               ("recurrent+bridge", [.recurrent, .bridge]), ("output+recurrent+bridge", [.output, .recurrent, .bridge]),
+               ("output+recurrent+encoder+bridge", [.output, .recurrent, .encoder, .bridge]), ("all", Set(WeightFamily.allCases)), ("default", nil)]
         // SEQ2SEQ_QUALITY_GROUPS=output,output+bridge measures only those columns.
         let only = ProcessInfo.processInfo.environment["SEQ2SEQ_QUALITY_GROUPS"].map { Set($0.split(separator: ",").map(String.init)) }
         let groups = all.filter { only?.contains($0.0) ?? true }

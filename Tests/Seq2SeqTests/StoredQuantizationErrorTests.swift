@@ -12,6 +12,8 @@ struct StoredQuantizationErrorTests {
         let change: @Sendable ([Part]) -> [Part]
         /// The model: tied (the output weight's float32 rows are the embedding) or not (stored as `.rescore`).
         var tied = true
+        /// The stored type of the output and attention families.
+        var type = ComputeType.int8
     }
 
     /// A tensor to write: name, dtype, shape, bytes.
@@ -56,24 +58,27 @@ struct StoredQuantizationErrorTests {
         // The float32 rows of an untied int8 output weight, for re-scoring: (23, 13).
         Breakage(description: "rescore missing", expected: "tensor \(rescore) is missing: an int8 decoder.output.weight is stored with its float32 rows (F32, shape [23, 13])",
                  change: { $0.filter { $0.name != rescore } }, tied: false),
+        Breakage(description: "bfloat16 rescore missing", expected: "tensor \(rescore) is missing: a bfloat16 decoder.output.weight is stored with its float32 rows (F32, shape [23, 13])",
+                 change: { $0.filter { $0.name != rescore } }, tied: false, type: .bfloat16),
         Breakage(description: "rescore in F16", expected: "tensor \(rescore) is F16 of shape [23, 13], expected F32 of shape [23, 13]",
                  change: edit(rescore) { $0.dtype = .f16; $0.bytes = Array($0.bytes.prefix(2 * 23 * 13)) }, tied: false),
         Breakage(description: "rescore shape", expected: "tensor \(rescore) is F32 of shape [13, 23], expected F32 of shape [23, 13]",
                  change: edit(rescore) { $0.shape = [13, 23] }, tied: false),
         Breakage(description: "rescore NaN", expected: "tensor \(rescore) holds a non-finite value (nan) at index 5",
                  change: edit(rescore) { $0.bytes.replaceSubrange(20..<24, with: floats([.nan])) }, tied: false),
-        Breakage(description: "rescore beside a tied output", expected: "tensor \(rescore) is not used: only an untied int8 decoder.output.weight",
+        Breakage(description: "rescore beside a tied output", expected: "tensor \(rescore) is not used: only an untied int8 or bfloat16 decoder.output.weight",
                  change: { $0 + [Part(name: rescore, dtype: .f32, shape: [23, 9], bytes: floats(Array(repeating: 1, count: 23 * 9)))] }),
     ]
 
     static let rescore = "decoder.output.weight.rescore"
 
-    /// A stored int8 model (output and attention families), tied or not, whose safetensors went through `change`.
-    static func brokenModel(tied: Bool = true, _ change: ([Part]) -> [Part]) throws -> String {
+    /// A stored int8 (or `type`) model (output and attention families), tied or not, whose safetensors went
+    /// through `change`.
+    static func brokenModel(tied: Bool = true, type: ComputeType = .int8, _ change: ([Part]) -> [Part]) throws -> String {
         let floatDir = try makeRandomModel(StoredQuantizationTests.randomConfig(tied: tied), seed: 74, omittedBiases: 0)
         defer { try? FileManager.default.removeItem(atPath: floatDir) }
         let dir = StoredQuantizationTests.temporary("broken")
-        try Seq2SeqModel(directory: floatDir).writeQuantized(to: dir, type: .int8, families: [.output, .attention])
+        try Seq2SeqModel(directory: floatDir).writeQuantized(to: dir, type: type, families: [.output, .attention])
         let file = try SafeTensorsFile(path: dir + "/model.safetensors")
         let parts = file.entries.values.sorted { $0.name < $1.name }.map { e in
             Part(name: e.name, dtype: e.dtype, shape: e.shape, bytes: Array(file.bytes(of: e)))
@@ -87,9 +92,9 @@ struct StoredQuantizationErrorTests {
         return dir
     }
 
-    @Test("A broken stored int8 model is refused naming the tensor", arguments: breakages)
+    @Test("A broken stored int8 (or bfloat16) model is refused naming the tensor", arguments: breakages)
     func refused(_ breakage: Breakage) throws {
-        let dir = try Self.brokenModel(tied: breakage.tied, breakage.change)
+        let dir = try Self.brokenModel(tied: breakage.tied, type: breakage.type, breakage.change)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let error = #expect(throws: Seq2SeqError.self) { try Seq2SeqModel(directory: dir) }
         #expect("\(error!)".contains(breakage.expected), "\(error!)")

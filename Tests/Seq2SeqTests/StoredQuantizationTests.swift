@@ -58,9 +58,9 @@ struct StoredQuantizationTests {
                 #expect(stored.store.isMapped(w.base), "\(name) was copied")
                 #expect(Int(bitPattern: w.base) % 64 == 0, "\(name) is not 64-byte aligned")
             }
-            // int8 output: re-scored from float32 rows on both, the same rows: `.rescore` in place (untied) or the
-            // embedding (tied).
-            let rescored = type == .int8 && families.contains(.output)
+            // int8 or bfloat16 output: re-scored from float32 rows on both, the same rows: `.rescore` in place
+            // (untied) or the embedding (tied).
+            let rescored = (type == .int8 || type == .bfloat16) && families.contains(.output)
             #expect((stored.weights.outputRescoring != nil) == rescored && (atLoad.weights.outputRescoring != nil) == rescored)
             let rescore = stored.tensor("decoder.output.weight.rescore")
             #expect((rescore != nil) == (rescored && !tied))

@@ -32,9 +32,15 @@ struct OutputRescoring: @unchecked Sendable {
         return String(cString: v) == "off"
     }()
 
-    /// The re-scoring of `output`, or nil when it is not int8, has no float32 rows, or re-scoring is disabled.
+    /// The reduced types whose output products are re-scored: int8 and bfloat16, whose roundings (about 4e-3
+    /// and 2e-3 of a weight) flip near-ties of the toolkit models' outputs; float16's (2.4e-4) does not
+    /// (docs/MODEL.md, "Compute types").
+    static let types: Set<ComputeType> = [.int8, .bfloat16]
+
+    /// The re-scoring of `output`, or nil when its type is not re-scored, it has no float32 rows, or re-scoring
+    /// is disabled.
     init?(_ output: Linear) {
-        guard output.weight.packed.type == .int8, let rows = output.weight.float32, !Self.disabled else { return nil }
+        guard Self.types.contains(output.weight.packed.type), let rows = output.weight.float32, !Self.disabled else { return nil }
         weight = rows
         bias = output.bias
     }

@@ -300,11 +300,12 @@ struct EngineWeights: @unchecked Sendable {
         // A tied output weight is the target embedding, unless a stored quantized file holds its quantized copy.
         let tiedFloat = c.tieTargetEmbeddings && store.packed["decoder.output.weight"] == nil
         let outputWeight: Weight
-        if let stored = store.packed["decoder.output.weight"], stored.type == .int8 {
-            // A stored int8 output weight keeps its float32 rows (checked at load): `decoder.output.weight.rescore`,
-            // or the embedding when tied. They re-score the int8 product, or are the weight in float32.
+        if let stored = store.packed["decoder.output.weight"], OutputRescoring.types.contains(stored.type) {
+            // A stored int8 or bfloat16 output weight keeps its float32 rows (checked at load):
+            // `decoder.output.weight.rescore`, or the embedding when tied. They re-score the reduced product, or
+            // are the weight in float32.
             let rows = c.tieTargetEmbeddings ? matrix("decoder.embedding.weight") : matrix("decoder.output.weight.rescore")
-            outputWeight = types[.output] == .int8 ? Weight(rows, packed: stored) : Weight(rows)
+            outputWeight = types[.output] == stored.type ? Weight(rows, packed: stored) : Weight(rows)
         } else {
             outputWeight = weight(tiedFloat ? "decoder.embedding.weight" : "decoder.output.weight", .output)
         }
@@ -328,16 +329,16 @@ public enum WeightFamily: String, Sendable, CaseIterable, Hashable {
     case bridge
 
     /// The families a reduced compute type quantizes unless told otherwise, chosen by measuring quality (docs/MODEL.md,
-    /// "Compute types"): float16 every family; bfloat16 the decoder's recurrent weights and the bridge, because
-    /// bfloat16 output, attention and encoder weights flip the greedy output of more than 1% of sentences on some
-    /// toolkit model; int8 the output weight (its product's best logits re-scored in float32) and the bridge,
+    /// "Compute types"): float16 every family; bfloat16 the output weight (re-scored, as int8's), the decoder's
+    /// recurrent weights and the bridge, because bfloat16 attention and encoder weights flip the greedy output of
+    /// more than 1% of sentences on some toolkit model; int8 the output weight (its product's best logits re-scored in float32) and the bridge,
     /// because int8 attention, decoder and encoder weights each flip more than 1% on some of the measured models
     /// (always at float32 near-ties). Ask for more with `families:` (`--quantize`).
     public static func quantizedByDefault(for type: ComputeType) -> Set<WeightFamily> {
         switch type {
         case .float32: []
         case .float16: Set(allCases)
-        case .bfloat16: [.recurrent, .bridge]
+        case .bfloat16: [.output, .recurrent, .bridge]
         case .int8: [.output, .bridge]
         }
     }

@@ -11,7 +11,7 @@ import Darwin
 extension Seq2SeqModel {
     /// Writes this float model as a stored quantized model into `directory`: `config.json` with a `quantization`
     /// key, `model.safetensors` with the weights of `families` in `type` (int8 codes with an F32 `<name>.scale`
-    /// per row, F16 or BF16; an untied int8 output weight also as F32 `decoder.output.weight.rescore`, for
+    /// per row, F16 or BF16; an untied int8 or bfloat16 output weight also as F32 `decoder.output.weight.rescore`, for
     /// re-scoring) and every other tensor in F32, every tensor's data 64-byte aligned; the directory's other
     /// files (vocabularies, subword models) are copied. Then loads the result to check it.
     ///
@@ -66,7 +66,7 @@ extension Seq2SeqModel {
                                              bytes: UnsafeRawBufferPointer(start: scales, count: 4 * packed.rows)))
             }
             if config.rescoredOutput == w.name + ".rescore" {
-                // The float32 rows an int8 output product re-scores its best candidates with.
+                // The float32 rows an int8 or bfloat16 output product re-scores its best candidates with.
                 parts.append(SafeTensorsPart(name: w.name + ".rescore", dtype: .f32, shape: w.shape,
                                              bytes: UnsafeRawBufferPointer(start: source.base, count: 4 * source.count)))
             }

@@ -8,7 +8,7 @@ extension Seq2SeqModel {
     ///
     /// - Throws: `invalidModel` naming the tensor: a quantized weight missing or in the wrong dtype or shape, an
     ///   int8 weight without its F32 `<name>.scale` of one value per row, a scale that is not finite and positive,
-    ///   an untied int8 output weight without its F32 `decoder.output.weight.rescore` of the same shape, a
+    ///   an untied int8 or bfloat16 output weight without its F32 `decoder.output.weight.rescore` of the same shape, a
     ///   `.rescore` tensor with no such weight, or an I8 tensor outside a quantized family.
     static func checkQuantized(_ entries: [String: TensorEntry], file: SafeTensorsFile, config: ModelConfig) throws -> [String: ComputeType] {
         guard let q = config.quantization else {
@@ -50,14 +50,14 @@ extension Seq2SeqModel {
         if let name = config.rescoredOutput {
             let shape = config.quantizableWeights.first { $0.name == "decoder.output.weight" }!.shape
             guard let e = entries[name] else {
-                throw Seq2SeqError.invalidModel("tensor \(name) is missing: an int8 decoder.output.weight is stored with its float32 rows (F32, shape \(shape)) for re-scoring; quantize the float32 model again with this version")
+                throw Seq2SeqError.invalidModel("tensor \(name) is missing: \(q.storedType(of: .output) == .int8 ? "an int8" : "a bfloat16") decoder.output.weight is stored with its float32 rows (F32, shape \(shape)) for re-scoring; quantize the float32 model again with this version")
             }
             guard e.dtype == .f32, e.shape == shape else {
                 throw Seq2SeqError.invalidModel("tensor \(name) is \(e.dtype.rawValue) of shape \(e.shape), expected F32 of shape \(shape) (the float32 rows of decoder.output.weight)")
             }
         }
         for name in entries.keys.sorted() where name.hasSuffix(".rescore") && name != config.rescoredOutput {
-            throw Seq2SeqError.invalidModel("tensor \(name) is not used: only an untied int8 decoder.output.weight is stored with float32 rows for re-scoring")
+            throw Seq2SeqError.invalidModel("tensor \(name) is not used: only an untied int8 or bfloat16 decoder.output.weight is stored with float32 rows for re-scoring")
         }
         let scales = Set(names.filter { $0.value == .int8 }.map { $0.key + ".scale" })
         for (name, e) in entries where e.dtype == .i8 && names[name] != .int8 {

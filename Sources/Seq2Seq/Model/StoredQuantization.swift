@@ -103,11 +103,11 @@ extension ModelConfig {
         return out
     }
 
-    /// The F32 tensor a stored int8 output weight is re-scored with (`decoder.output.weight.rescore`, the
-    /// output weight's float32 rows), or nil when this configuration stores none: no int8 `quantization` of the
-    /// output family, or a tied output weight (whose float32 rows are `decoder.embedding.weight`).
+    /// The F32 tensor a stored int8 or bfloat16 output weight is re-scored with (`decoder.output.weight.rescore`,
+    /// the output weight's float32 rows), or nil when this configuration stores none: the output family not
+    /// stored in a re-scored type, or a tied output weight (whose float32 rows are `decoder.embedding.weight`).
     var rescoredOutput: String? {
-        guard let q = quantization, q.type == .int8, q.families.contains(.output), !tieTargetEmbeddings else { return nil }
+        guard let q = quantization, OutputRescoring.types.contains(q.storedType(of: .output)), !tieTargetEmbeddings else { return nil }
         return "decoder.output.weight.rescore"
     }
 }
