@@ -5,7 +5,8 @@
 #      mode the server uses (and, for reference, batch 32 without it): the batch-32/batch-1 ratio bounds the
 #      batching gain any server can show;
 #   2. server saturation, closed loop, 64 clients x one sentence: --max-batch 64 vs --max-batch 1, alternated;
-#   3. one sentence alone (latency), then open loop at 50% of saturation (p99);
+#   3. the machine's own tail (Benchmarks/jitter: a fixed 0.4 ms burst of work after 2 ms asleep, no server),
+#      one sentence alone (latency), then open loop at 50% of saturation (p99);
 #   4. optional soak: SOAK=600 runs 10 minutes at 70% of saturation (errors, RSS growth).
 # Usage: Benchmarks/server_bench.sh   (DUR seconds per closed-loop run, ROUNDS alternations, SERVER_FLAGS extra
 #        seq2seq-server flags; builds release binaries into .build-srv-rel and the load generator)
@@ -88,8 +89,10 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 sat_rps=$(sed -n 's/^throughput: \([0-9.]*\) req.*/\1/p' "$work/sat-64.txt")
 
+echo "== 3. the machine's own tail (no server: Benchmarks/jitter/jitter.c), then the server"
+cc -O2 -o "$work/jitter" Benchmarks/jitter/jitter.c && "$work/jitter" 8
 start_server 64
-echo "== 3. one sentence alone (1 client), then open loop at 50% of saturation ($sat_rps req/s)"
+echo "-- one sentence alone (1 client), then open loop at 50% of saturation ($sat_rps req/s)"
 $LOAD --url "$url" --clients 1 --duration 10 --warmup 2 --beam-size 1 "${LOAD_INPUT[@]}"
 half=$(python3 -c "print(round($sat_rps*0.5,1))")
 $LOAD --url "$url" --rate "$half" --duration "$DUR" --warmup 3 --beam-size 1 "${LOAD_INPUT[@]}"

@@ -27,6 +27,7 @@ struct LoadCommand: AsyncParsableCommand {
     @Option(help: "Most requests in flight (open loop); more are counted as 'client_overflow'.") var maxInFlight = 4096
     @Option(help: "Per-request timeout, seconds.") var requestTimeout = 60.0
     @Flag(help: "One JSON object instead of text.") var json = false
+    @Option(help: "Write one line per measured answered request to this file: seconds from the start of the measured window at which it was due, latency ms (a timeline: are slow requests spread out or bunched?).") var trace: String?
 
     static let dates = [
         "24.11.26", "1/2/03", "nov 24 2026", "24/11/2026", "2026 11 24", "5 mar 01", "12.3.04", "1 Jan 1999",
@@ -80,7 +81,7 @@ struct LoadCommand: AsyncParsableCommand {
                         var i = c
                         while ContinuousClock.now < end {
                             let due = ContinuousClock.now
-                            await self.send(client, body: bodies[i % bodies.count], due: due, measured: due >= measureFrom, stats: stats)
+                            await self.send(client, body: bodies[i % bodies.count], due: due, measureFrom: measureFrom, measured: due >= measureFrom, stats: stats)
                             i += n
                         }
                     }
@@ -96,7 +97,7 @@ struct LoadCommand: AsyncParsableCommand {
                     if await stats.inFlight >= maxInFlight {
                         await stats.record(error: "client_overflow", measured: due >= measureFrom)
                     } else {
-                        group.addTask { await self.send(client, body: body, due: due, measured: due >= measureFrom, stats: stats) }
+                        group.addTask { await self.send(client, body: body, due: due, measureFrom: measureFrom, measured: due >= measureFrom, stats: stats) }
                     }
                     i += 1
                 }
@@ -112,6 +113,10 @@ struct LoadCommand: AsyncParsableCommand {
         let s = await stats.snapshot()
         let span = duration  // the measured window (requests due in it; the last answers may come after)
         _ = elapsed
+        if let trace {
+            let lines = s.timeline.sorted { $0.0 < $1.0 }.map { String(format: "%.4f %.3f", $0.0, $0.1 * 1000) }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: trace, atomically: true, encoding: .utf8)
+        }
         let lat = s.latencies.sorted()
         func pct(_ p: Double) -> Double { lat.isEmpty ? .nan : lat[min(lat.count - 1, Int(Double(lat.count) * p))] * 1000 }
         let growth = rssAfterWarmup.flatMap { a in rssEnd.map { Double($0 - a) / Double(a) * 100 } }
@@ -131,7 +136,8 @@ struct LoadCommand: AsyncParsableCommand {
         }
     }
 
-    func send(_ client: HTTPClient, body: String, due: ContinuousClock.Instant, measured: Bool, stats: Stats) async {
+    func send(_ client: HTTPClient, body: String, due: ContinuousClock.Instant, measureFrom: ContinuousClock.Instant, measured: Bool,
+              stats: Stats) async {
         await stats.begin()
         var request = HTTPClientRequest(url: url + "/v1/translate")
         request.method = .POST
@@ -153,7 +159,7 @@ struct LoadCommand: AsyncParsableCommand {
                     tokens += (inner.isEmpty ? 0 : inner.split(separator: ",").count) + 1
                     sentences += 1
                 }
-                await stats.record(ok: latency, sentences: sentences, tokens: tokens, measured: measured)
+                await stats.record(ok: latency, due: due - measureFrom, sentences: sentences, tokens: tokens, measured: measured)
             } else {
                 await stats.record(error: "http_\(response.status.code)", measured: measured)
             }
@@ -176,18 +182,22 @@ struct LoadCommand: AsyncParsableCommand {
 actor Stats {
     var ok = 0, sentences = 0, tokens = 0
     var latencies: [Double] = []
+    /// (seconds from the measured window's start at which the request was due, latency seconds).
+    var timeline: [(Double, Double)] = []
     var errors: [String: Int] = [:]
     var inFlight = 0
 
     func begin() { inFlight += 1 }
     func end() { inFlight -= 1 }
 
-    func record(ok latency: Duration, sentences n: Int, tokens t: Int, measured: Bool) {
+    func record(ok latency: Duration, due: Duration, sentences n: Int, tokens t: Int, measured: Bool) {
         guard measured else { return }
         ok += 1
         sentences += n
         tokens += t
-        latencies.append(Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18)
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        latencies.append(seconds(latency))
+        timeline.append((seconds(due), seconds(latency)))
     }
 
     func record(error: String, measured: Bool) {
@@ -195,7 +205,7 @@ actor Stats {
         errors[error, default: 0] += 1
     }
 
-    func snapshot() -> (ok: Int, sentences: Int, tokens: Int, latencies: [Double], errors: [String: Int]) {
-        (ok, sentences, tokens, latencies, errors)
+    func snapshot() -> (ok: Int, sentences: Int, tokens: Int, latencies: [Double], timeline: [(Double, Double)], errors: [String: Int]) {
+        (ok, sentences, tokens, latencies, timeline, errors)
     }
 }
