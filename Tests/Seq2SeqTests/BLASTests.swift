@@ -183,6 +183,27 @@ struct MathTests {
         #expect(special[5] == 1e-30 && special[6] == 1 && special[7] == -1)
     }
 
+    @Test("The vectorized argmax answers as the scalar scan: ties, −∞, ±0, NaN anywhere, every length")
+    func argmaxEqualsScan() {
+        var rng = SeededRandom(seed: 2026)
+        let specials: [Float] = [.nan, -.infinity, .infinity, 0, -0.0, 1, 1, -1]
+        for n in Array(1...40) + [255, 8000, 8003] {
+            for trial in 0..<40 {
+                // Few distinct values, so the maximum is often tied; some rows get special values.
+                var x = (0..<n).map { _ in Float(Int.random(in: -3...3, using: &rng)) }
+                if trial % 2 == 1 {
+                    for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                        x[Int.random(in: 0..<n, using: &rng)] = specials.randomElement(using: &rng)!
+                    }
+                }
+                if trial == 3 { x = [Float](repeating: -.infinity, count: n) }
+                if trial == 5 { x[0] = .nan }
+                let (fast, scan) = x.withUnsafeBufferPointer { ($0.baseAddress.map { argmax($0, n) }!, argmaxScan($0.baseAddress!, n)) }
+                #expect(fast == scan, "n \(n) trial \(trial): \(fast) vs \(scan)")
+            }
+        }
+    }
+
     @Test("logSumExp is max-subtracted: huge and tiny logits stay finite")
     func logSumExpStable() {
         let x: [Float] = [1000, 999, -1000, 0, 1000, 3, 2, 1, 0.5]

@@ -11,8 +11,43 @@ import Darwin
 @inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
 /// Index of the largest of `x[0..<n]`, the lowest index on ties; `skip` (if ≥ 0) is never chosen.
+///
+/// Two vectorized passes (the maximum, then its first index) when the row holds no NaN and nothing is skipped;
+/// otherwise the scalar scan, whose answer it equals: a NaN is never larger than anything, and one at the first
+/// index is kept (`argmaxScan`).
 @inline(__always)
 func argmax(_ x: UnsafePointer<Float>, _ n: Int, skip: Int = -1) -> Int {
+    guard skip < 0 && n >= 8 else { return argmaxScan(x, n, skip: skip) }
+    var m8 = SIMD8<Float>(repeating: -.infinity)
+    var nan = SIMDMask<SIMD8<Int32>>(repeating: false)
+    var i = 0
+    while i + 8 <= n {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        m8.replace(with: v, where: v .> m8)
+        nan .|= v .!= v
+        i += 8
+    }
+    var m = m8.max()
+    while i < n {
+        if x[i].isNaN { return argmaxScan(x, n, skip: skip) }
+        m = max(m, x[i])
+        i += 1
+    }
+    if any(nan) { return argmaxScan(x, n, skip: skip) }
+    if m == -.infinity { return 0 }
+    let target = SIMD8<Float>(repeating: m)
+    i = 0
+    while i + 8 <= n {
+        if any(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) .== target) { break }
+        i += 8
+    }
+    while x[i] != m { i += 1 }
+    return i
+}
+
+/// `argmax` as a plain scan: the first index that is not `skip`, then each strictly larger value.
+@inline(__always)
+func argmaxScan(_ x: UnsafePointer<Float>, _ n: Int, skip: Int = -1) -> Int {
     var best = -1
     var bestValue = -Float.infinity
     for i in 0..<n where i != skip {
