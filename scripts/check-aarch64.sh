@@ -14,6 +14,7 @@ float fmaf(float, float, float); float fabsf(float); float nearbyintf(float);
 float expf(float); float logf(float); float tanhf(float);
 #define NAN (__builtin_nanf(""))
 #define INFINITY (__builtin_inff())
+#define isfinite(x) __builtin_isfinite(x)
 H
 cat > "$stubs/stdlib.h" <<'H'
 #include <stddef.h>

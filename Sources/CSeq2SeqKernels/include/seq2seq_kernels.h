@@ -63,6 +63,13 @@ int s2s_i8_activation_limit(int k);
 void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm,
              float *y, size_t ldy);
 
+/// log Σ exp(x_i) over n values, max-subtracted (the engine's `fastExp` in 8 lanes, lanes summed in order, the
+/// last n mod 8 terms by expf); ±∞ when the maximum is not finite. The same bits with AVX2 and scalar.
+float s2s_log_sum_exp(const float *x, long n);
+/// Σ v_i · tanh(q_i + k_i) over n values (the engine's `fastTanh` in 8 lanes, lanes summed in order, the last
+/// n mod 8 terms by tanhf): the additive attention score without its bias. The same bits with AVX2 and scalar.
+float s2s_additive_score(const float *q, const float *k, const float *v, long n);
+
 /// out (m, k), contiguous = the f16/bf16 (or f32) weight W (m, k) with leading dimension ldw, widened exactly to
 /// float32 (for a GEMM over many rows).
 void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out);

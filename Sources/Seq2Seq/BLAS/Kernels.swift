@@ -165,6 +165,17 @@ public enum Kernels {
     /// one scale per row; 32767 unless `k · 127 · limit` would overflow the exact int32 sum).
     static func int8ActivationLimit(_ k: Int) -> Int { Int(s2s_i8_activation_limit(Int32(k))) }
 
+    /// `log Σ exp(x[i])` over `n` values, max-subtracted (8 lanes of `fastExp`'s polynomial with AVX2 or
+    /// scalar, the same bits).
+    @inline(__always)
+    static func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float { s2s_log_sum_exp(x, n) }
+
+    /// `Σ_a v[a] · tanh(q[a] + k[a])` over `n` values (8 lanes of `fastTanh` with AVX2 or scalar, the same bits).
+    @inline(__always)
+    static func additiveScore(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ n: Int) -> Float {
+        s2s_additive_score(q, k, v, n)
+    }
+
     /// `Y (n, d) = A (n, len) · M (len, d)`, each element summed in `j` order whatever `n`.
     @inline(__always)
     static func mix(_ a: ConstMatrixView, _ m: ConstMatrixView, into y: MatrixView) {

@@ -57,31 +57,11 @@ func argmaxScan(_ x: UnsafePointer<Float>, _ n: Int, skip: Int = -1) -> Int {
     return best
 }
 
-/// `log Σ exp(x[i])` over `n` values, max-subtracted so nothing overflows.
+/// `log Σ exp(x[i])` over `n` values, max-subtracted so nothing overflows: 8 lanes of `fastExp` (in the
+/// kernels, with 256-bit registers where the CPU has them), the lanes summed in order, the last `n mod 8`
+/// terms by `expf`.
 @inline(__always)
-func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-    var m = -Float.infinity
-    var i = 0
-    var m8 = SIMD8<Float>(repeating: -.infinity)
-    while i + 8 <= n {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-        m8.replace(with: v, where: v .> m8)
-        i += 8
-    }
-    m = m8.max()
-    while i < n { m = max(m, x[i]); i += 1 }
-    if m == -.infinity || !m.isFinite { return m }
-    var s8 = SIMD8<Float>(repeating: 0)
-    let m8b = SIMD8<Float>(repeating: m)
-    i = 0
-    while i + 8 <= n {
-        s8 += fastExp(UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - m8b)
-        i += 8
-    }
-    var s = s8.sum()
-    while i < n { s += expf(x[i] - m); i += 1 }
-    return m + logf(s)
-}
+func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float { Kernels.logSumExp(x, n) }
 
 /// In-place softmax of `x[0..<n]` (max-subtracted).
 @inline(__always)
@@ -123,20 +103,11 @@ func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     return (p * scale).replacing(with: 0, where: x .< lo)
 }
 
-/// `Σ_a v[a] · tanh(q[a] + k[a])` over `n` values: the additive attention score without its bias.
+/// `Σ_a v[a] · tanh(q[a] + k[a])` over `n` values: the additive attention score without its bias (8 lanes of
+/// `fastTanh` in the kernels, the lanes summed in order, the last `n mod 8` terms by `tanhf`).
 @inline(__always)
 func additiveScore(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc = SIMD8<Float>(repeating: 0)
-    var i = 0
-    while i + 8 <= n {
-        let a = UnsafeRawPointer(q + i).loadUnaligned(as: SIMD8<Float>.self)
-            + UnsafeRawPointer(k + i).loadUnaligned(as: SIMD8<Float>.self)
-        acc += UnsafeRawPointer(v + i).loadUnaligned(as: SIMD8<Float>.self) * fastTanh(a)
-        i += 8
-    }
-    var s = acc.sum()
-    while i < n { s += v[i] * tanhf(q[i] + k[i]); i += 1 }
-    return s
+    Kernels.additiveScore(q, k, v, n)
 }
 
 /// `tanh(x)` for 8 lanes: Eigen's rational approximation (an odd degree-13 numerator over an even degree-6
