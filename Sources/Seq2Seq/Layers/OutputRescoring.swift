@@ -4,10 +4,12 @@ import Glibc
 import Darwin
 #endif
 
-// Exact float32 re-scoring of an int8 output product's best candidates (docs/MODEL.md, "Compute types").
+// Exact float32 re-scoring of an int8 or bfloat16 output product's best candidates (docs/MODEL.md, "Compute
+// types").
 
-/// The float32 rows an int8 output weight is re-scored with: after the int8 product, each row's `candidates`
-/// largest logits are computed again from these rows, exactly as a float32 output product computes them.
+/// The float32 rows an int8 or bfloat16 output weight is re-scored with: after the reduced product, each row's
+/// `candidates` largest logits are computed again from these rows, exactly as a float32 output product computes
+/// them (below, int8 stands for either type; bfloat16 works the same way with a finer rounding).
 ///
 /// int8's rounding moves a logit by up to about 1e-2 on the measured models, more than the gap between
 /// float32's best two tokens at a near-tie, so plain int8 greedy picks another token there. Re-scored, the
@@ -25,7 +27,7 @@ struct OutputRescoring: @unchecked Sendable {
     /// of int8's W1 speed on B1's small step, docs/MODEL.md).
     static let candidates = 16
 
-    /// `SEQ2SEQ_RESCORE=off` in the environment: int8 output products are not re-scored (plain int8), for A/B
+    /// `SEQ2SEQ_RESCORE=off` in the environment: int8 and bfloat16 output products are not re-scored, for A/B
     /// measurements in one binary. Read once.
     static let disabled: Bool = {
         guard let v = getenv("SEQ2SEQ_RESCORE") else { return false }
