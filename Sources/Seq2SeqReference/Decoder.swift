@@ -34,7 +34,7 @@ struct DecoderWeights {
         let storedOutput = p.model.storedWeight("decoder.output.weight") != nil
         output = c.tieTargetEmbeddings && !storedOutput ? embedding : p.weight("decoder.output.weight")
         outputBias = p.bias("decoder.output.bias", count: c.targetVocabSize)
-        if let t = p.model.storedWeight("decoder.output.weight")?.type, t == .int8 || t == .bfloat16 {
+        if p.model.storedWeight("decoder.output.weight")?.type.rescoresOutput == true {
             rescore = c.tieTargetEmbeddings ? embedding : p.weight("decoder.output.weight.rescore")
         } else {
             rescore = nil

@@ -44,7 +44,7 @@ struct WeightTraffic {
         if let o = c.outputProjectionSize { step += bytes(o, H, .output) }
         step += bytes(c.targetVocabSize, c.outputInputSize, .output)
         // int8 or bfloat16 output: 16 float32 rows re-score the best logits (docs/MODEL.md, "Compute types").
-        if types[.output] == .int8 || types[.output] == .bfloat16 { step += Double(16 * c.outputInputSize * 4) }
+        if types[.output]?.rescoresOutput == true { step += Double(16 * c.outputInputSize * 4) }
         bytesPerToken = sentence / Double(max(T, 1)) + step
     }
 }

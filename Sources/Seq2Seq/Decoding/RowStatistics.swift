@@ -31,7 +31,7 @@ struct RowStatistics {
         let V = vocabulary
         let out = r * perRow
         if rules.repetitionPenalty != 1 { rules.penalize(row, r) }
-        lse[r] = logSumExp(row, V)
+        lse[r] = Kernels.logSumExp(row, V)
         // A forced (target prefix) token: nothing to rank.
         let forced = rules.forced[r]
         if forced >= 0 {

@@ -264,7 +264,7 @@ extension Engine {
             for r in 0..<R {
                 let slot = s.rowSlot[r]
                 let y = targets[slot][t - 1]
-                let lp = s.logits.row(r)[y] - logSumExp(s.logits.row(r), V)
+                let lp = s.logits.row(r)[y] - Kernels.logSumExp(s.logits.row(r), V)
                 results[slot].append(Double(lp))
                 if t < targets[slot].count {
                     parents[next] = r

@@ -318,7 +318,7 @@ struct AttentionScoring {
             let A = add.key.outputs
             let q = queries.row(r)
             let k = keys.const.rows(slot * maxLength, len)
-            for j in 0..<len { a[j] = additiveScore(q, k.row(j), add.energy, A) + add.energyBias }
+            for j in 0..<len { a[j] = Kernels.additiveScore(q, k.row(j), add.energy, A) + add.energyBias }
         }
         softmaxInPlace(a, len)
     }

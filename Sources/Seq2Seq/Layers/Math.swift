@@ -1,6 +1,7 @@
-// Elementwise kernels over contiguous Float buffers. Vectorized with SIMD
-// types where it matters (the vocabulary-wide exp of the log-softmax, the
-// attention's tanh), scalar libm elsewhere.
+// Elementwise kernels over contiguous Float buffers, vectorized with SIMD types where it matters (the cells'
+// sigmoid and tanh, sampling's exp), scalar libm elsewhere. The vocabulary-wide log-sum-exp and the additive
+// attention score run in the C kernels (`Kernels.logSumExp`, `Kernels.additiveScore`) with the same 8-lane
+// `fastExp` / `fastTanh`.
 
 #if canImport(Glibc)
 import Glibc
@@ -57,12 +58,6 @@ func argmaxScan(_ x: UnsafePointer<Float>, _ n: Int, skip: Int = -1) -> Int {
     return best
 }
 
-/// `log Σ exp(x[i])` over `n` values, max-subtracted so nothing overflows: 8 lanes of `fastExp` (in the
-/// kernels, with 256-bit registers where the CPU has them), the lanes summed in order, the last `n mod 8`
-/// terms by `expf`.
-@inline(__always)
-func logSumExp(_ x: UnsafePointer<Float>, _ n: Int) -> Float { Kernels.logSumExp(x, n) }
-
 /// In-place softmax of `x[0..<n]` (max-subtracted).
 @inline(__always)
 func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
@@ -101,13 +96,6 @@ func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let ni = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     let scale = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
     return (p * scale).replacing(with: 0, where: x .< lo)
-}
-
-/// `Σ_a v[a] · tanh(q[a] + k[a])` over `n` values: the additive attention score without its bias (8 lanes of
-/// `fastTanh` in the kernels, the lanes summed in order, the last `n mod 8` terms by `tanhf`).
-@inline(__always)
-func additiveScore(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ n: Int) -> Float {
-    Kernels.additiveScore(q, k, v, n)
 }
 
 /// `tanh(x)` for 8 lanes: Eigen's rational approximation (an odd degree-13 numerator over an even degree-6

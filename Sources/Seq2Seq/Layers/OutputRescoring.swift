@@ -34,15 +34,10 @@ struct OutputRescoring: @unchecked Sendable {
         return String(cString: v) == "off"
     }()
 
-    /// The reduced types whose output products are re-scored: int8 and bfloat16, whose roundings (about 4e-3
-    /// and 2e-3 of a weight) flip near-ties of the toolkit models' outputs; float16's (2.4e-4) does not
-    /// (docs/MODEL.md, "Compute types").
-    static let types: Set<ComputeType> = [.int8, .bfloat16]
-
     /// The re-scoring of `output`, or nil when its type is not re-scored, it has no float32 rows, or re-scoring
     /// is disabled.
     init?(_ output: Linear) {
-        guard Self.types.contains(output.weight.packed.type), let rows = output.weight.float32, !Self.disabled else { return nil }
+        guard output.weight.packed.type.rescoresOutput, let rows = output.weight.float32, !Self.disabled else { return nil }
         weight = rows
         bias = output.bias
     }
@@ -87,4 +82,12 @@ private struct RescoringRows {
                             accumulate: rescoring.bias != nil)
         }
     }
+}
+
+extension ComputeType {
+    /// Whether an output weight in this type is re-scored (its product's best logits computed again from the
+    /// float32 rows, which a stored model keeps beside it): int8 and bfloat16, whose roundings (about 4e-3 and
+    /// 2e-3 of a weight) flip near-ties of the toolkit models' outputs; not float16 (2.4e-4), nor float32
+    /// (docs/MODEL.md, "Compute types").
+    public var rescoresOutput: Bool { self == .int8 || self == .bfloat16 }
 }

@@ -300,7 +300,7 @@ struct EngineWeights: @unchecked Sendable {
         // A tied output weight is the target embedding, unless a stored quantized file holds its quantized copy.
         let tiedFloat = c.tieTargetEmbeddings && store.packed["decoder.output.weight"] == nil
         let outputWeight: Weight
-        if let stored = store.packed["decoder.output.weight"], OutputRescoring.types.contains(stored.type) {
+        if let stored = store.packed["decoder.output.weight"], stored.type.rescoresOutput {
             // A stored int8 or bfloat16 output weight keeps its float32 rows (checked at load):
             // `decoder.output.weight.rescore`, or the embedding when tied. They re-score the reduced product, or
             // are the weight in float32.

@@ -107,7 +107,7 @@ extension ModelConfig {
     /// the output weight's float32 rows), or nil when this configuration stores none: the output family not
     /// stored in a re-scored type, or a tied output weight (whose float32 rows are `decoder.embedding.weight`).
     var rescoredOutput: String? {
-        guard let q = quantization, OutputRescoring.types.contains(q.storedType(of: .output)), !tieTargetEmbeddings else { return nil }
+        guard let q = quantization, q.storedType(of: .output).rescoresOutput, !tieTargetEmbeddings else { return nil }
         return "decoder.output.weight.rescore"
     }
 }

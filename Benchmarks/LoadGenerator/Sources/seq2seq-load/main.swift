@@ -181,7 +181,6 @@ struct LoadCommand: AsyncParsableCommand {
 
 actor Stats {
     var ok = 0, sentences = 0, tokens = 0
-    var latencies: [Double] = []
     /// (seconds from the measured window's start at which the request was due, latency seconds).
     var timeline: [(Double, Double)] = []
     var errors: [String: Int] = [:]
@@ -196,7 +195,6 @@ actor Stats {
         sentences += n
         tokens += t
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-        latencies.append(seconds(latency))
         timeline.append((seconds(due), seconds(latency)))
     }
 
@@ -206,6 +204,6 @@ actor Stats {
     }
 
     func snapshot() -> (ok: Int, sentences: Int, tokens: Int, latencies: [Double], timeline: [(Double, Double)], errors: [String: Int]) {
-        (ok, sentences, tokens, latencies, timeline, errors)
+        (ok, sentences, tokens, timeline.map(\.1), timeline, errors)
     }
 }
