@@ -64,11 +64,25 @@ void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem
              float *y, size_t ldy);
 
 /// log Σ exp(x_i) over n values, max-subtracted (the engine's `fastExp` in 8 lanes, lanes summed in order, the
-/// last n mod 8 terms by expf); ±∞ when the maximum is not finite. The same bits with AVX2 and scalar.
+/// last n mod 8 terms by expf); ±∞ when the maximum is not finite. The same bits with AVX-512, AVX2 and scalar.
 float s2s_log_sum_exp(const float *x, long n);
 /// Σ v_i · tanh(q_i + k_i) over n values (the engine's `fastTanh` in 8 lanes, lanes summed in order, the last
-/// n mod 8 terms by tanhf): the additive attention score without its bias. The same bits with AVX2 and scalar.
+/// n mod 8 terms by tanhf): the additive attention score without its bias. The same bits with AVX-512, AVX2 and
+/// scalar.
 float s2s_additive_score(const float *q, const float *k, const float *v, long n);
+
+/// Recurrent cells for s2s_cell_update.
+enum {
+    S2S_CELL_RNN_TANH = 0,
+    S2S_CELL_GRU = 1,
+    S2S_CELL_LSTM = 2,
+};
+/// The elementwise half of a recurrent step for one row, in place. gx (G·H): W_ih·x plus the folded input bias;
+/// gh (G·H): W_hh·h, no bias; bn (H): the GRU's hidden bias of its n gate (else unused, may be NULL); h (H) and,
+/// for an LSTM, c (H): the state. Gates r, z, n (GRU: h' = n + z·(h − n), n = tanh(x_n + r·(h_n + b_n))) or
+/// i, f, g, o (LSTM: c' = f·c + i·g, h' = o·tanh(c')). The engine's fast sigmoid and tanh on the first
+/// H − H mod 8 units, libm's on the rest; the same bits with AVX-512, AVX2 and scalar.
+void s2s_cell_update(int cell, long H, const float *gx, const float *gh, const float *bn, float *h, float *c);
 
 /// out (m, k), contiguous = the f16/bf16 (or f32) weight W (m, k) with leading dimension ldw, widened exactly to
 /// float32 (for a GEMM over many rows).

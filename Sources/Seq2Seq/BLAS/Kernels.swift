@@ -176,6 +176,21 @@ public enum Kernels {
         s2s_additive_score(q, k, v, n)
     }
 
+    /// The elementwise half of a recurrent step for one row, in place (`s2s_cell_update`): `gx` (G·H) the
+    /// input product plus folded bias, `gh` (G·H) the hidden product, `biasN` (H) the GRU's n-gate hidden bias,
+    /// `h` (H) and an LSTM's `c` (H) the state. The same bits on every ISA.
+    @inline(__always)
+    static func cellUpdate(_ cell: ModelConfig.Cell, hidden H: Int, gx: UnsafePointer<Float>, gh: UnsafePointer<Float>,
+                           biasN: UnsafePointer<Float>?, h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>?) {
+        let code: Int32
+        switch cell {
+        case .rnnTanh: code = Int32(S2S_CELL_RNN_TANH)
+        case .gru: code = Int32(S2S_CELL_GRU)
+        case .lstm: code = Int32(S2S_CELL_LSTM)
+        }
+        s2s_cell_update(code, H, gx, gh, biasN, h, c)
+    }
+
     /// `Y (n, d) = A (n, len) · M (len, d)`, each element summed in `j` order whatever `n`.
     @inline(__always)
     static func mix(_ a: ConstMatrixView, _ m: ConstMatrixView, into y: MatrixView) {

@@ -1,15 +1,13 @@
-// Elementwise kernels over contiguous Float buffers, vectorized with SIMD types where it matters (the cells'
-// sigmoid and tanh, sampling's exp), scalar libm elsewhere. The vocabulary-wide log-sum-exp and the additive
-// attention score run in the C kernels (`Kernels.logSumExp`, `Kernels.additiveScore`) with the same 8-lane
-// `fastExp` / `fastTanh`.
+// Elementwise kernels over contiguous Float buffers, vectorized with SIMD types where it matters (argmax,
+// sampling's exp, tanh in place), scalar libm elsewhere. The vocabulary-wide log-sum-exp, the additive attention
+// score and the recurrent cells' gates run in the C kernels (`Kernels.logSumExp`, `Kernels.additiveScore`,
+// `Kernels.cellUpdate`) with the same lanes of `fastExp` / `fastTanh`.
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-@inline(__always) func sigmoid(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
 
 /// Index of the largest of `x[0..<n]`, the lowest index on ties; `skip` (if ≥ 0) is never chosen.
 ///
