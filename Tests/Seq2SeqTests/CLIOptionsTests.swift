@@ -99,23 +99,30 @@ struct CLIOptionsTests {
         p.environment = env
         try p.run()
         close(slave)
-        // Both outputs are small (well under the pipe and terminal buffers): read them after the exit.
-        p.waitUntilExit()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        var terminal = Data()
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(master, &buffer, buffer.count)  // EIO once the terminal's data is read: no process holds it
-            if n <= 0 { break }
-            terminal.append(contentsOf: buffer[0..<n])
+        // The terminal is drained while the child runs (a slow build redraws often enough to fill its buffer).
+        final class Box: @unchecked Sendable { var data = Data() }
+        let terminal = Box()
+        let drained = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let n = read(master, &buffer, buffer.count)  // EIO once the child has exited and all is read
+                if n <= 0 { break }
+                terminal.data.append(contentsOf: buffer[0..<n])
+            }
+            drained.signal()
         }
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        drained.wait()
         close(master)
-        return (String(decoding: o, as: UTF8.self), String(decoding: terminal, as: UTF8.self), p.terminationStatus)
+        return (String(decoding: o, as: UTF8.self), String(decoding: terminal.data, as: UTF8.self), p.terminationStatus)
     }
 
     static func slowInput() throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("progress-\(getpid()).txt").path
-        let dates = (0..<15).map { "\(1 + $0 % 28) November 20\($0 % 90 + 10)" }.joined(separator: "\n") + "\n"
+        // Enough lines that the run outlasts the first redraw (after 250 ms) several times over.
+        let dates = (0..<60).map { "\(1 + $0 % 28) November 20\($0 % 90 + 10)" }.joined(separator: "\n") + "\n"
         try dates.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -128,10 +135,10 @@ struct CLIOptionsTests {
         let args = ["translate", "--beam-size", "5", "--batch-size", "1", "--input", path]
         let tty = try Self.runOnTerminal(args)
         #expect(tty.status == 0)
-        #expect(tty.terminal.contains("translate: ") && tty.terminal.contains("/15 lines") && tty.terminal.contains("tokens/s"),
+        #expect(tty.terminal.contains("translate: ") && tty.terminal.contains("/60 lines") && tty.terminal.contains("tokens/s"),
                 "terminal got \(tty.terminal.debugDescription)")
         #expect(tty.terminal.hasSuffix("\r\u{1B}[K"), "the line is erased at the end: \(tty.terminal.suffix(40).debugDescription)")
-        #expect(tty.stdout.split(separator: "\n").count == 15 && !tty.stdout.contains("\u{1B}"))
+        #expect(tty.stdout.split(separator: "\n").count == 60 && !tty.stdout.contains("\u{1B}"))
         let quiet = try Self.runOnTerminal(args + ["--quiet"])
         #expect(quiet.terminal.isEmpty && quiet.stdout == tty.stdout)
         let piped = try CLITests.run(args)
