@@ -236,7 +236,7 @@ extension Engine {
             o = z.const
         }
         let logits = s.logits.rows(0, R)
-        if R > kernelMaxRows && w.output.weight.packed.type == .float32 && !ProductPolicy.batchInvariant {
+        if R > ProductPolicy.gemmAboveRows && w.output.weight.packed.type == .float32 && !ProductPolicy.batchInvariant {
             // A batch: GEMM from the pre-transposed output weight (no per-call transposing pack).
             if let b = w.output.bias { logits.fillRows(with: b) }
             productPretransposed(o, w.outputTransposed.matrix, into: logits, beta: w.output.bias == nil ? 0 : 1)

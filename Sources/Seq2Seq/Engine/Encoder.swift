@@ -65,7 +65,7 @@ extension Engine {
                 let layer = w.encoder[k][dir]
                 // One GEMM for all positions of all sentences: proj = input · W_ihᵀ + folded bias.
                 proj.fillRows(with: layer.inputBias)
-                if layer.weightIH.packed.type == .float32 && !ProductPolicy.batchInvariant {
+                if layer.weightIH.packed.type == .float32 && !ProductPolicy.batchInvariant && input.rows > ProductPolicy.gemmAboveRows {
                     BLAS.gemm(input, .none, layer.weightIH.dense, .transposed, into: proj, beta: 1)
                 } else {
                     accumulateProduct(input, layer.weightIH, into: proj, beta: 1)

@@ -76,20 +76,31 @@ enum ProductPolicy {
         guard let v = getenv("SEQ2SEQ_PRODUCTS") else { return false }
         return String(cString: v) == "openblas"
     }()
+
+    /// Outside batch-invariant mode, float32 products of more rows than this go to OpenBLAS's GEMM (the
+    /// encoder's input projections, the decoder's products, the output layer from its pre-transposed copy);
+    /// up to this many, the engine's kernel. 16 with the AVX2 kernels; 32 with AVX-512, whose kernel beats GEMM
+    /// at 32 rows and loses from 64 (README, "Performance"). `SEQ2SEQ_GEMM_ABOVE_ROWS=N` sets it, for A/B
+    /// measurements in one binary.
+    static let gemmAboveRows: Int = {
+        if let v = getenv("SEQ2SEQ_GEMM_ABOVE_ROWS"), let n = Int(String(cString: v)), n >= 0 { return n }
+        return Kernels.hasAVX512 ? 2 * kernelMaxRows : kernelMaxRows
+    }()
 }
 
 /// `Y (n, m) = X (n, k) · Wᵀ + beta · Y` for a weight `W (m, k)` (possibly a column slice); `beta` is 0 or 1.
 ///
 /// The weight's rows are split across the worker pool when the product is large enough to pay for it. Each
-/// part is one call of the engine's weight-stationary kernel (any compute type; up to `kernelMaxRows` rows,
-/// or any number in batch-invariant mode), or one single-threaded OpenBLAS GEMM for larger float32 batches.
+/// part is one call of the engine's weight-stationary kernel (any compute type; up to
+/// `ProductPolicy.gemmAboveRows` rows, or any number in batch-invariant mode), or one single-threaded OpenBLAS
+/// GEMM for larger float32 batches.
 @inline(__always)
 func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixView, beta: Float) {
     precondition(x.cols == weight.cols && y.rows == x.rows && y.cols == weight.rows,
                  "product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(weight.cols), \(weight.rows)) -> Y (\(y.rows), \(y.cols))")
     precondition(beta == 0 || beta == 1, "products accumulate (beta 1) or overwrite (beta 0)")
     let type = weight.packed.type
-    let kernel = (x.rows <= kernelMaxRows && !ProductPolicy.openBLASOnly) || type != .float32
+    let kernel = (x.rows <= ProductPolicy.gemmAboveRows && !ProductPolicy.openBLASOnly) || type != .float32
         || ProductPolicy.batchInvariant
     // 16-bit weights times more rows than the AVX2 kernels' sweet spot: widened tile by tile into OpenBLAS's
     // GEMM. The AVX-512 kernels are faster than that at every row count measured (B2 W2 float16 1,345 tok/s
@@ -191,12 +202,10 @@ private func productPart(_ x: ConstMatrixView, _ weight: ConstMatrixView, _ y: M
     }
 }
 
-/// Up to this many rows, float32 products use the engine's weight-stationary kernel instead of OpenBLAS's GEMM.
+/// Up to this many rows, float32 products use the AVX2 kernels instead of OpenBLAS's GEMM (outside
+/// batch-invariant mode; twice as many with AVX-512: `ProductPolicy.gemmAboveRows`), and 16-bit weights are not
+/// widened for GEMM.
 let kernelMaxRows = 16
-
-/// Up to this many rows, the output product reads the output weight as stored (kernel) rather than its
-/// pre-transposed copy (GEMM).
-let blockedGemvMaxRows = kernelMaxRows
 
 /// One direction of one recurrent layer, gates stacked as PyTorch stores them.
 struct RecurrentLayer: @unchecked Sendable {
