@@ -188,10 +188,10 @@ extension Engine {
         let l0 = w.decoder[0]
         if c.inputFeed == .summary {
             for r in 0..<R { gx.row(r).update(from: s.fixedInput.row(s.rowSlot[r]), count: gx.cols) }
+            accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
         } else {
-            gx.fillRows(with: l0.inputBias)
+            biasedProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), bias: l0.inputBias, into: gx)
         }
-        accumulateProduct(s.embedded.rows(0, R).const, l0.weightIH.columns(0, E), into: gx, beta: 1)
         switch c.inputFeed {
         case .context: accumulateProduct(s.context.rows(0, R).const, l0.weightIH.columns(E, D), into: gx, beta: 1)
         case .previousOutput: accumulateProduct(s.hTilde.rows(0, R).const, l0.weightIH.columns(E, H), into: gx, beta: 1)
@@ -200,8 +200,7 @@ extension Engine {
         for k in 0..<c.decoderLayers {
             let layer = w.decoder[k]
             if k > 0 {
-                gx.fillRows(with: layer.inputBias)
-                accumulateProduct(s.h[k - 1].rows(0, R).const, layer.weightIH, into: gx, beta: 1)
+                biasedProduct(s.h[k - 1].rows(0, R).const, layer.weightIH, bias: layer.inputBias, into: gx)
             }
             let hk = s.h[k]
             accumulateProduct(hk.rows(0, R).const, layer.weightHH, into: gh, beta: 0)
@@ -238,8 +237,7 @@ extension Engine {
         let logits = s.logits.rows(0, R)
         if R > ProductPolicy.gemmAboveRows && w.output.weight.packed.type == .float32 && !ProductPolicy.batchInvariant {
             // A batch: GEMM from the pre-transposed output weight (no per-call transposing pack).
-            if let b = w.output.bias { logits.fillRows(with: b) }
-            productPretransposed(o, w.outputTransposed.matrix, into: logits, beta: w.output.bias == nil ? 0 : 1)
+            productPretransposed(o, w.outputTransposed.matrix, bias: w.output.bias, into: logits)
         } else {
             w.output.apply(o, into: logits)
             // int8: the best candidates of each row again in float32.

@@ -64,11 +64,11 @@ extension Engine {
             for dir in 0..<directions {
                 let layer = w.encoder[k][dir]
                 // One GEMM for all positions of all sentences: proj = input · W_ihᵀ + folded bias.
-                proj.fillRows(with: layer.inputBias)
                 if layer.weightIH.packed.type == .float32 && !ProductPolicy.batchInvariant && input.rows > ProductPolicy.gemmAboveRows {
+                    proj.fillRows(with: layer.inputBias)
                     BLAS.gemm(input, .none, layer.weightIH.dense, .transposed, into: proj, beta: 1)
                 } else {
-                    accumulateProduct(input, layer.weightIH, into: proj, beta: 1)
+                    biasedProduct(input, layer.weightIH, bias: layer.inputBias, into: proj)
                 }
                 BLAS.scale(h, by: 0)
                 BLAS.scale(cell, by: 0)

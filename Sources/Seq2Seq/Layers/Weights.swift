@@ -58,8 +58,7 @@ struct Linear: @unchecked Sendable {
     @inline(__always)
     func apply(_ x: ConstMatrixView, into y: MatrixView) {
         precondition(x.cols == inputs && y.cols == outputs && x.rows == y.rows)
-        if let b = bias { y.fillRows(with: b) }
-        accumulateProduct(x, weight, into: y, beta: bias == nil ? 0 : 1)
+        biasedProduct(x, weight, bias: bias, into: y)
     }
 }
 
@@ -95,7 +94,8 @@ enum ProductPolicy {
 /// `ProductPolicy.gemmAboveRows` rows, or any number in batch-invariant mode), or one single-threaded OpenBLAS
 /// GEMM for larger float32 batches.
 @inline(__always)
-func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixView, beta: Float) {
+func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixView, beta: Float,
+                       bias: UnsafePointer<Float>? = nil) {
     precondition(x.cols == weight.cols && y.rows == x.rows && y.cols == weight.rows,
                  "product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(weight.cols), \(weight.rows)) -> Y (\(y.rows), \(y.cols))")
     precondition(beta == 0 || beta == 1, "products accumulate (beta 1) or overwrite (beta 0)")
@@ -107,15 +107,27 @@ func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixVie
     // against 1,084 widened), so with them the kernel runs.
     let widened = !ProductPolicy.batchInvariant && x.rows > kernelMaxRows && (type == .float16 || type == .bfloat16)
         && !Kernels.hasAVX512
-    splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, mode: widened ? .widened : kernel ? .kernel : .gemm))
+    precondition(bias == nil || beta == 1, "a product onto its bias accumulates")
+    splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, bias: bias,
+                            mode: widened ? .widened : kernel ? .kernel : .gemm))
 }
 
-/// `Y (n, m) = X (n, k) · WT (k, m) + beta · Y` from a pre-transposed weight `WT` (see `TransposedWeight`),
-/// split by its columns across the pool like `accumulateProduct`; each part is one GEMM.
-func productPretransposed(_ x: ConstMatrixView, _ wt: ConstMatrixView, into y: MatrixView, beta: Float) {
+/// `Y (n, m) = X (n, k) · Wᵀ + b` (every row), or `X · Wᵀ` when `bias` is nil: `accumulateProduct` on rows first
+/// set to the bias (`b` (m)), each part of a split product setting its own columns just before its product (in
+/// the thread that then reads them). The same bits as filling `Y` first.
+@inline(__always)
+func biasedProduct(_ x: ConstMatrixView, _ weight: Weight, bias: UnsafePointer<Float>?, into y: MatrixView) {
+    guard let bias else { return accumulateProduct(x, weight, into: y, beta: 0) }
+    accumulateProduct(x, weight, into: y, beta: 1, bias: bias)
+}
+
+/// `Y (n, m) = X (n, k) · WT (k, m) + b` (or without `b` when `bias` is nil) from a pre-transposed weight `WT`
+/// (see `TransposedWeight`), split by its columns across the pool like `accumulateProduct`; each part is one
+/// GEMM on its columns, first set to the bias.
+func productPretransposed(_ x: ConstMatrixView, _ wt: ConstMatrixView, bias: UnsafePointer<Float>?, into y: MatrixView) {
     precondition(x.cols == wt.rows && y.rows == x.rows && y.cols == wt.cols,
                  "product shapes: X (\(x.rows), \(x.cols)) · WT (\(wt.rows), \(wt.cols)) -> Y (\(y.rows), \(y.cols))")
-    splitProduct(ProductJob(x: x, weight: Weight(wt), y: y, beta: beta, mode: .pretransposed))
+    splitProduct(ProductJob(x: x, weight: Weight(wt), y: y, beta: bias == nil ? 0 : 1, bias: bias, mode: .pretransposed))
 }
 
 /// One product split by output columns `m`: part `p` computes columns `p · step ..< (p + 1) · step` of `Y`,
@@ -126,17 +138,20 @@ private struct ProductJob {
     let weight: Weight
     let y: MatrixView
     let beta: Float
+    /// (m) or nil: each part sets its columns of `Y` to it first (then `beta` is 1).
+    let bias: UnsafePointer<Float>?
     let mode: Mode
     var step = 0
 
-    init(x: ConstMatrixView, weight: Weight, y: MatrixView, beta: Float, mode: Mode) {
-        self.x = x; self.weight = weight; self.y = y; self.beta = beta; self.mode = mode
+    init(x: ConstMatrixView, weight: Weight, y: MatrixView, beta: Float, bias: UnsafePointer<Float>?, mode: Mode) {
+        self.x = x; self.weight = weight; self.y = y; self.beta = beta; self.bias = bias; self.mode = mode
     }
 
     var outputs: Int { y.cols }
 
     /// Columns `start ..< start + count` of the result.
     @inline(__always) func run(_ start: Int, _ count: Int) {
+        if let bias { y.columns(start, count).fillRows(with: bias + start) }
         switch mode {
         case .pretransposed:
             BLAS.gemm(x, .none, weight.dense.columns(start, count), .none, into: y.columns(start, count), beta: beta)
