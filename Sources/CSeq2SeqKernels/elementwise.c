@@ -50,7 +50,8 @@ static float additive_score_scalar(const float *q, const float *k, const float *
 
 #if defined(__x86_64__) || defined(__i386__)
 
-AVX2 static float log_sum_exp_avx2(const float *x, long n) {
+/// The maximum of x (n): 8 lanes, then the lanes in order, then the last n mod 8 values (both wide paths).
+AVX2 static float row_max_avx2(const float *x, long n) {
     __m256 m8 = _mm256_set1_ps(-INFINITY);
     long i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -62,18 +63,29 @@ AVX2 static float log_sum_exp_avx2(const float *x, long n) {
     float m = lanes[0];
     for (int l = 1; l < 8; l++) m = lanes[l] >= m ? lanes[l] : m;
     for (; i < n; i++) m = x[i] >= m ? x[i] : m;
-    if (!isfinite(m)) return m;
-    __m256 s8 = _mm256_setzero_ps(), mb = _mm256_set1_ps(m);
-    for (i = 0; i + 8 <= n; i += 8) s8 = _mm256_add_ps(s8, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mb)));
+    return m;
+}
+
+/// From x[i] on: blocks of 8 of exp(x_j − m) added to the 8 sums s8, the lanes summed in order, expf for the
+/// last n mod 8 values; returns m + log of the sum. The AVX-512 path ends with it after its blocks of 16.
+AVX2 static float log_sum_from_avx2(__m256 s8, const float *x, long i, long n, float m) {
+    __m256 mb = _mm256_set1_ps(m);
+    for (; i + 8 <= n; i += 8) s8 = _mm256_add_ps(s8, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mb)));
+    float lanes[8];
     _mm256_storeu_ps(lanes, s8);
     float s = lane_sum(lanes);
     for (; i < n; i++) s += expf(x[i] - m);
     return m + logf(s);
 }
 
-AVX2 static float additive_score_avx2(const float *q, const float *k, const float *v, long n) {
-    __m256 acc = _mm256_setzero_ps();
-    long i = 0;
+AVX2 static float log_sum_exp_avx2(const float *x, long n) {
+    float m = row_max_avx2(x, n);
+    return isfinite(m) ? log_sum_from_avx2(_mm256_setzero_ps(), x, 0, n, m) : m;
+}
+
+/// From index i on: blocks of 8 of v·tanh(q + k) added to the 8 sums acc, the lanes summed in order, tanhf for
+/// the last n mod 8 values. The AVX-512 path ends with it after its blocks of 16.
+AVX2 static float additive_from_avx2(__m256 acc, const float *q, const float *k, const float *v, long i, long n) {
     for (; i + 8 <= n; i += 8) {
         __m256 a = _mm256_add_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i));
         acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(v + i), tanh8(a)));
@@ -83,6 +95,10 @@ AVX2 static float additive_score_avx2(const float *q, const float *k, const floa
     float s = lane_sum(lanes);
     for (; i < n; i++) s += v[i] * tanhf(q[i] + k[i]);
     return s;
+}
+
+AVX2 static float additive_score_avx2(const float *q, const float *k, const float *v, long n) {
+    return additive_from_avx2(_mm256_setzero_ps(), q, k, v, 0, n);
 }
 
 // MARK: AVX-512: two blocks of 8 per 512-bit register, added to the 8 sums in block order
@@ -93,29 +109,13 @@ AVX512 static inline __m256 add_halves(__m256 s8, __m512 v) {
 }
 
 AVX512 static float log_sum_exp_avx512(const float *x, long n) {
-    __m256 m8 = _mm256_set1_ps(-INFINITY);
-    long i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 v = _mm256_loadu_ps(x + i);
-        m8 = select_ps(_mm256_cmp_ps(v, m8, _CMP_GT_OQ), v, m8);
-    }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, m8);
-    float m = lanes[0];
-    for (int l = 1; l < 8; l++) m = lanes[l] >= m ? lanes[l] : m;
-    for (; i < n; i++) m = x[i] >= m ? x[i] : m;
+    float m = row_max_avx2(x, n);
     if (!isfinite(m)) return m;
     __m256 s8 = _mm256_setzero_ps();
     __m512 mb = _mm512_set1_ps(m);
-    for (i = 0; i + 16 <= n; i += 16) s8 = add_halves(s8, exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), mb)));
-    if (i + 8 <= n) {
-        s8 = _mm256_add_ps(s8, exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), _mm512_castps512_ps256(mb))));
-        i += 8;
-    }
-    _mm256_storeu_ps(lanes, s8);
-    float s = lane_sum(lanes);
-    for (; i < n; i++) s += expf(x[i] - m);
-    return m + logf(s);
+    long i = 0;
+    for (; i + 16 <= n; i += 16) s8 = add_halves(s8, exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), mb)));
+    return log_sum_from_avx2(s8, x, i, n, m);
 }
 
 AVX512 static float additive_score_avx512(const float *q, const float *k, const float *v, long n) {
@@ -125,16 +125,7 @@ AVX512 static float additive_score_avx512(const float *q, const float *k, const 
         __m512 a = _mm512_add_ps(_mm512_loadu_ps(q + i), _mm512_loadu_ps(k + i));
         acc = add_halves(acc, _mm512_mul_ps(_mm512_loadu_ps(v + i), tanh16(a)));
     }
-    if (i + 8 <= n) {
-        __m256 a = _mm256_add_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i));
-        acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(v + i), tanh8(a)));
-        i += 8;
-    }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, acc);
-    float s = lane_sum(lanes);
-    for (; i < n; i++) s += v[i] * tanhf(q[i] + k[i]);
-    return s;
+    return additive_from_avx2(acc, q, k, v, i, n);
 }
 #endif
 
