@@ -34,7 +34,7 @@ struct DecoderState {
     let rescoreTokens: UnsafeMutablePointer<Int>  // (capacity · OutputRescoring.candidates), or (0)
 
     // Per sentence slot, computed once per batch.
-    let keys: MatrixView  // (N · Smax, A) additive, (N · Smax, H) luong_general; empty otherwise
+    let keys: MatrixView  // (T, A) additive, (T, H) luong_general, rows as the bank's; empty otherwise
     let fixedInput: MatrixView  // (N, G·H): input feed summary, W_ih[:, E:] · u + bias
 
     init(engine: Engine, encoded: EncodedBatch, capacity R: Int, arena: Arena) {
@@ -71,10 +71,10 @@ struct DecoderState {
 
         let w = engine.weights
         if let add = w.additive {
-            keys = arena.matrix(N * Smax, A)
+            keys = arena.matrix(encoded.bank.rows, A)
             add.key.apply(encoded.bank.const, into: keys)
         } else if let general = w.generalKey {
-            keys = arena.matrix(N * Smax, H)
+            keys = arena.matrix(encoded.bank.rows, H)
             general.apply(encoded.bank.const, into: keys)
         } else {
             keys = arena.matrix(0, 1)
@@ -263,14 +263,14 @@ extension Engine {
                 let len = encoded.lengths[slot]
                 let alpha = MatrixView(s.alpha.row(r0), rows: r1 - r0, cols: len, ld: s.alpha.ld)
                 let keys = c.attention == .luongDot ? encoded.memory(slot)
-                                                    : s.keys.const.rows(slot * encoded.maxLength, len)
+                                                    : s.keys.const.rows(encoded.offsets[slot], len)
                 scoreProduct(state.rows(r0, r1 - r0), keys, into: alpha)
                 r0 = r1
             }
         }
         // Additive scores (Bahdanau, Luong concat) and every softmax: row by row, in parallel.
         var scoring = AttentionScoring(alpha: s.alpha, rowSlot: s.rowSlot, queries: s.query, keys: s.keys,
-                                       additive: weights.additive, maxLength: encoded.maxLength, lengths: encoded.lengths)
+                                       additive: weights.additive, offsets: encoded.offsets, lengths: encoded.lengths)
         forEachRow(R, work: encoded.maxLength * max(weights.additive?.key.outputs ?? 1, 8), state: &scoring) { raw, r in
             raw.assumingMemoryBound(to: AttentionScoring.self).pointee.score(r)
         }
@@ -303,10 +303,10 @@ struct AttentionScoring {
     let alpha: MatrixView  // (R, Smax)
     let rowSlot: UnsafeMutablePointer<Int>
     let queries: MatrixView  // (R, A)
-    let keys: MatrixView  // (N · Smax, A)
+    let keys: MatrixView  // (T, A), rows as the memory bank's
     let additive: AdditiveScorer?
-    let maxLength: Int
-    let lengths: UnsafeMutablePointer<Int>
+    let offsets: UnsafeMutablePointer<Int>  // (N): slot n's first row in keys
+    let lengths: UnsafeMutablePointer<Int>  // (N)
 
     @inline(__always) func score(_ r: Int) {
         let slot = rowSlot[r]
@@ -315,7 +315,7 @@ struct AttentionScoring {
         if let add = additive {
             let A = add.key.outputs
             let q = queries.row(r)
-            let k = keys.const.rows(slot * maxLength, len)
+            let k = keys.const.rows(offsets[slot], len)
             for j in 0..<len { a[j] = Kernels.additiveScore(q, k.row(j), add.energy, A) + add.energyBias }
         }
         softmaxInPlace(a, len)

@@ -1,12 +1,15 @@
 /// The encoder's results for a batch of `N` sentences sorted by length, longest first.
 ///
 /// Sentence slot `n` has length `lengths[n]`; its positions are rows
-/// `n · maxLength ..< n · maxLength + lengths[n]` of `bank` (padded rows are zeros).
+/// `offsets[n] ..< offsets[n] + lengths[n]` of `bank`. `Engine.encode` packs them (`offsets[n]` is the sum
+/// of the lengths before `n`, `T = Σ lengths` rows, no padding); the decoding session's pool gives every
+/// slot `maxLength` rows (`offsets[n] = n · maxLength`).
 struct EncodedBatch {
     let count: Int  // N
-    let maxLength: Int  // Smax
+    let maxLength: Int  // Smax: the longest sentence (a slot's capacity in the session's pool)
     let lengths: UnsafeMutablePointer<Int>  // (N)
-    let bank: MatrixView  // (N · Smax, D): the top layer's outputs, the memory bank m_j
+    let offsets: UnsafeMutablePointer<Int>  // (N): slot n's first row in bank (and in the attention keys)
+    let bank: MatrixView  // (T, D): the top layer's outputs, the memory bank m_j
     let summary: MatrixView  // (N, D): u
     /// (N, Le·D): every layer's final hidden state `x_k^h` in columns `k·D ..< (k+1)·D` (copy and linear
     /// bridges; `(0, 1)` otherwise).
@@ -21,15 +24,16 @@ struct EncodedBatch {
     @inline(__always) func finalCell(_ k: Int) -> ConstMatrixView { finalC.const.columns(k * layerWidth, layerWidth) }
 
     /// The memory bank of slot `n`: `(lengths[n], D)`.
-    @inline(__always) func memory(_ n: Int) -> ConstMatrixView { bank.const.rows(n * maxLength, lengths[n]) }
+    @inline(__always) func memory(_ n: Int) -> ConstMatrixView { bank.const.rows(offsets[n], lengths[n]) }
 }
 
 extension Engine {
     /// Runs the encoder over `sources` (already sorted by length, longest first, none empty).
     ///
-    /// Per layer and direction: one GEMM projects every position of every
-    /// sentence, then the time loop does one recurrent product over the
-    /// sentences still running (a prefix, thanks to the sort).
+    /// Positions are packed, sentence after sentence (no padding: a short sentence beside a long one costs
+    /// only its own positions). Per layer and direction: one product projects every position of every
+    /// sentence, then the time loop does one recurrent product over the sentences still running (a prefix,
+    /// thanks to the sort).
     func encode(_ sources: [[Int]], arena: Arena) -> EncodedBatch {
         let c = config, w = weights
         let N = sources.count
@@ -38,18 +42,24 @@ extension Engine {
         let G = c.cell.gates * H
         let directions = c.bidirectionalEncoder ? 2 : 1
         let lengths = arena.array(N, of: 0)
-        for n in 0..<N { lengths[n] = sources[n].count }
+        let offsets = arena.array(N, of: 0)
+        var T = 0
+        for n in 0..<N {
+            lengths[n] = sources[n].count
+            offsets[n] = T
+            T += lengths[n]
+        }
 
-        // x: (N · Smax, E) embeddings, padded rows zero.
-        let x = arena.matrix(N * Smax, E)
+        // x: (T, E) embeddings, sentence n's positions at rows offsets[n] ..< offsets[n] + lengths[n].
+        let x = arena.matrix(T, E)
         for n in 0..<N {
             for (p, id) in sources[n].enumerated() {
-                x.row(n * Smax + p).update(from: w.sourceEmbedding.row(id), count: E)
+                x.row(offsets[n] + p).update(from: w.sourceEmbedding.row(id), count: E)
             }
         }
         var input = x.const
-        let banks = [arena.matrix(N * Smax, D), c.encoderLayers > 1 ? arena.matrix(N * Smax, D) : arena.matrix(0, D)]
-        let proj = arena.matrix(N * Smax, G)  // input projections of one direction
+        let banks = [arena.matrix(T, D), c.encoderLayers > 1 ? arena.matrix(T, D) : arena.matrix(0, D)]
+        let proj = arena.matrix(T, G)  // (T, G): input projections of one direction
         let gh = arena.matrix(N, G)
         let h = arena.matrix(N, H)
         let cell = arena.matrix(N, H)
@@ -79,7 +89,7 @@ extension Engine {
                     accumulateProduct(hs.const, layer.weightHH, into: gh.rows(0, active), beta: 0)
                     for n in 0..<active {
                         let p = dir == 0 ? step : lengths[n] - 1 - step
-                        let row = n * Smax + p
+                        let row = offsets[n] + p
                         cellUpdate(c.cell, hidden: H, gx: proj.row(row), gh: gh.row(n), biasN: layer.hiddenBiasN,
                                    h: h.row(n), c: c.cell == .lstm ? cell.row(n) : nil)
                         out.row(row).advanced(by: dir * H).update(from: h.row(n), count: H)
@@ -98,7 +108,7 @@ extension Engine {
             }
             input = out.const
         }
-        return EncodedBatch(count: N, maxLength: Smax, lengths: lengths, bank: out, summary: summary,
+        return EncodedBatch(count: N, maxLength: Smax, lengths: lengths, offsets: offsets, bank: out, summary: summary,
                             finalH: finalH, finalC: finalC, layerWidth: D)
     }
 }

@@ -58,15 +58,15 @@ extension DecodingSession {
         let encoded = engine.encode(newcomers.map(\.source), arena: scratch)
         var fresh = DecoderState(engine: engine, encoded: encoded, capacity: newcomers.count, arena: scratch)
         fresh.start(engine: engine, encoded: encoded)
-        let S = pool.maxLength, Sn = encoded.maxLength
         var R = live.last.map { $0.rowStart + $0.rows } ?? 0
         let bos = model.config.specialTokens.bos
         for (n, s) in newcomers.enumerated() {
             let p = s.slot, len = encoded.lengths[n]
+            let to = pool.offsets[p], from = encoded.offsets[n]
             pool.lengths[p] = len
-            for j in 0..<len { pool.bank.row(p * S + j).update(from: encoded.bank.row(n * Sn + j), count: pool.bank.cols) }
+            for j in 0..<len { pool.bank.row(to + j).update(from: encoded.bank.row(from + j), count: pool.bank.cols) }
             if state.keys.rows > 0 {
-                for j in 0..<len { state.keys.row(p * S + j).update(from: fresh.keys.row(n * Sn + j), count: state.keys.cols) }
+                for j in 0..<len { state.keys.row(to + j).update(from: fresh.keys.row(from + j), count: state.keys.cols) }
             }
             if state.fixedInput.rows > 0 { state.fixedInput.row(p).update(from: fresh.fixedInput.row(n), count: state.fixedInput.cols) }
             let rows = s.admitted(rowStart: R, config: model.config)

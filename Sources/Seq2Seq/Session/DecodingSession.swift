@@ -119,7 +119,9 @@ public final class DecodingSession {
         let c = model.config
         let a = poolArena
         let R = maxRows, S = maxSourceLength, D = c.encoderOutputSize
-        pool = EncodedBatch(count: R, maxLength: S, lengths: a.array(R, of: 1), bank: a.matrix(R * S, D),
+        let offsets = a.array(R, of: 0)  // (R): slot p's rows start at p · S
+        for p in 0..<R { offsets[p] = p * S }
+        pool = EncodedBatch(count: R, maxLength: S, lengths: a.array(R, of: 1), offsets: offsets, bank: a.matrix(R * S, D),
                             summary: a.matrix(R, D), finalH: a.matrix(0, 1), finalC: a.matrix(0, 1), layerWidth: D)
         state = DecoderState(engine: engine, encoded: pool, capacity: R, arena: a)
         freeSlots = Array((0..<R).reversed())
