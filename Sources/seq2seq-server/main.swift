@@ -101,7 +101,7 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         if let t = threads { BLASThreads.count = t }
-        var logger = Logger(label: "seq2seq-server")
+        var logger = Logger(label: "seq2seq-server") { ServerLogHandler(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         var models: [(name: String, model: Seq2SeqModel, text: ModelText)] = []
         do {
