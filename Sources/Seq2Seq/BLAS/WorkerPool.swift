@@ -37,6 +37,13 @@ final class WorkerPool: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
 
+    /// Spins of an idle worker before it sleeps (about 100 µs at the default 20,000; `SEQ2SEQ_POOL_SPINS=N`
+    /// in the environment sets it, for measurements).
+    private let spinLimit: Int = {
+        guard let v = getenv("SEQ2SEQ_POOL_SPINS"), let n = Int(String(cString: v)), n >= 1 else { return 20_000 }
+        return n
+    }()
+
     private init() {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
@@ -130,7 +137,7 @@ final class WorkerPool: @unchecked Sendable {
             var current = generation.load(ordering: .acquiring)
             while current == seen {
                 spins += 1
-                if spins >= 20_000 {
+                if spins >= spinLimit {
                     pthread_mutex_lock(&mutex)
                     sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
                     current = generation.load(ordering: .sequentiallyConsistent)
