@@ -9,8 +9,11 @@ import Logging
 /// logger a request id: at the date model's saturation that formatting, for messages below the log level
 /// that were never written, took about 5% of the handlers' CPU.
 public struct ServerLogHandler: LogHandler {
+    /// Messages below this level are not written.
     public var logLevel: Logger.Level = .info
+    /// The logger's own metadata (Hummingbird adds a request id per request), formatted only when a line is written.
     public var metadata: Logger.Metadata = [:]
+    /// Metadata added to every line written, if any.
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
 
@@ -20,11 +23,13 @@ public struct ServerLogHandler: LogHandler {
         self.metadataProvider = metadataProvider
     }
 
+    /// One metadata value.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes one line: the handler's metadata, the provider's and the event's, sorted by key.
     public func log(event: LogEvent) {
         var all = metadata
         if let provided = metadataProvider?.get() { all.merge(provided) { _, new in new } }

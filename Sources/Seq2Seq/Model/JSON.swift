@@ -255,6 +255,8 @@ private struct JSONParser {
 extension JSONValue {
     /// `s` as a JSON string literal: quotes, backslashes and control characters escaped.
     public static func literal(_ s: String) -> String {
+        // Most strings (tokens, texts) need no escape: one pass over the bytes, one concatenation.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
         var out = "\""
         for u in s.unicodeScalars {
             switch u {
