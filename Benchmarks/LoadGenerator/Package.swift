@@ -7,7 +7,7 @@ import PackageDescription
 
 let package = Package(
     name: "Seq2SeqLoadGenerator",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],  // withThrowingDiscardingTaskGroup
     dependencies: [
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -74,7 +74,9 @@ struct LoadCommand: AsyncParsableCommand {
             }
             return samples
         }
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // A discarding group frees each request's task when it ends (a plain task group keeps every finished
+        // child until it is awaited: about 3 GB after 10 minutes at 350 requests a second).
+        try await withThrowingDiscardingTaskGroup { group in
             if let n = clients {
                 for c in 0..<n {
                     group.addTask {
@@ -102,7 +104,6 @@ struct LoadCommand: AsyncParsableCommand {
                     i += 1
                 }
             }
-            try await group.waitForAll()
         }
         let elapsed = Double((ContinuousClock.now - measureFrom).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - measureFrom).components.seconds)
