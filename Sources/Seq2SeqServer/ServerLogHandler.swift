@@ -16,11 +16,18 @@ public struct ServerLogHandler: LogHandler {
     /// Metadata added to every line written, if any.
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
+    private let write: @Sendable (String) -> Void
 
-    /// A handler for the logger named `label`.
+    /// A handler for the logger named `label`, writing to standard error.
     public init(label: String, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.init(label: label, metadataProvider: metadataProvider) { FileHandle.standardError.write(Data($0.utf8)) }
+    }
+
+    /// A handler for the logger named `label`, handing each line (newline included) to `write`.
+    init(label: String, metadataProvider: Logger.MetadataProvider? = nil, write: @escaping @Sendable (String) -> Void) {
         self.label = label
         self.metadataProvider = metadataProvider
+        self.write = write
     }
 
     /// One metadata value.
@@ -39,8 +46,7 @@ public struct ServerLogHandler: LogHandler {
             all["error.type"] = "\(String(reflecting: type(of: error)))"
         }
         let pretty = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let line = "\(Self.timestamp()) \(event.level) \(label):\(pretty) [\(event.source)] \(event.message)\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        write("\(Self.timestamp()) \(event.level) \(label):\(pretty) [\(event.source)] \(event.message)\n")
     }
 
     private static func timestamp() -> String {
