@@ -7,7 +7,7 @@ import Logging
 ///
 /// `StreamLogHandler` formats its metadata whenever metadata is set, and Hummingbird gives every request's
 /// logger a request id: at the date model's saturation that formatting, for messages below the log level
-/// that were never written, took about 5% of the handlers' CPU.
+/// that were never written, took about 3% of the handlers' CPU (the metadata setter, 3.4% of their profile samples).
 public struct ServerLogHandler: LogHandler {
     /// Messages below this level are not written.
     public var logLevel: Logger.Level = .info

@@ -1,4 +1,4 @@
-/// The encoder's results for a batch of `N` sentences sorted by length, longest first.
+/// The encoder's results for `N` sentence slots (from `Engine.encode`: sorted by length, longest first).
 ///
 /// Sentence slot `n` has length `lengths[n]`; its positions are rows
 /// `offsets[n] ..< offsets[n] + lengths[n]` of `bank`. `Engine.encode` packs them (`offsets[n]` is the sum
