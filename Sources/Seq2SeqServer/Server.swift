@@ -98,7 +98,8 @@ public enum Seq2SeqHTTPServer {
             FileHandle.standardOutput.write(line.data(using: .utf8)!)
         }
         var group = ServiceGroupConfiguration(
-            services: [.init(service: app), .init(service: DrainService(state: state))],
+            services: [.init(service: MemoryTrimService(interval: configuration.memoryTrimInterval)), .init(service: app),
+                       .init(service: DrainService(state: state))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         group.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGrace * 1000))

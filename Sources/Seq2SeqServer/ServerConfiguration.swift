@@ -40,6 +40,9 @@ public struct ServerConfiguration: Sendable {
     public var admissionWait = 4
     /// Event loop (I/O) threads (`--io-threads`).
     public var ioThreads = 1
+    /// Seconds between returns of the heap's free pages to the system (`--trim-interval`; glibc's
+    /// `malloc_trim`; 0 = never): keeps resident memory from ratcheting up after spells of backlog.
+    public var memoryTrimInterval = 10.0
 
     public init() {}
 }

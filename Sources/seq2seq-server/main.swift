@@ -43,6 +43,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Event loop (network I/O) threads.")
     var ioThreads = 1
 
+    @Option(name: .long, help: "Seconds between returns of the heap's free memory to the system (0: never).")
+    var trimInterval = 10.0
+
     @Option(name: .long, help: "Hypothesis rows decoded together per model (1 turns cross-request batching off).")
     var maxBatch = 64
 
@@ -84,6 +87,7 @@ struct ServerCommand: AsyncParsableCommand {
         if !(batchWindowMs >= 0 && batchWindowMs <= 1000) { throw ValidationError("--batch-window-ms must be between 0 and 1000") }
         if admissionWait < 0 || admissionWait > 1000 { throw ValidationError("--admission-wait must be between 0 and 1000") }
         if ioThreads < 1 { throw ValidationError("--io-threads must be at least 1") }
+        if !(trimInterval >= 0 && trimInterval <= 86400) { throw ValidationError("--trim-interval must be between 0 and 86400 seconds") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
         if !(timeout > 0) { throw ValidationError("--timeout must be positive") }
         if port < 0 || port > 65535 { throw ValidationError("--port must be between 0 and 65535") }
@@ -140,6 +144,7 @@ struct ServerCommand: AsyncParsableCommand {
         c.cancelOnDisconnect = !noDisconnectCancel
         c.batchInvariant = batchInvariant
         c.ioThreads = ioThreads
+        c.memoryTrimInterval = trimInterval
         c.admissionWait = admissionWait
         c.batchWindow = batchWindowMs / 1000
         try await Seq2SeqHTTPServer.run(models: models, configuration: c, logger: logger)

@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+@testable import Seq2SeqServer
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// The service that hands the heap's free pages back to the system (`--trim-interval`).
+@Suite("Memory trimming")
+struct MemoryTrimTests {
+    @Test("glibc's malloc_trim is found where the C library is glibc, and a trim runs")
+    func available() {
+        #if canImport(Glibc)
+        #expect(MemoryTrimService.isAvailable)
+        #endif
+        _ = MemoryTrimService.trim()
+    }
+
+    @Test("Trims on its interval (never with 0) and returns promptly at graceful shutdown", arguments: [0.0, 0.02])
+    func interval(seconds: Double) async throws {
+        let trims = Atomic<Int>(0)
+        var service = MemoryTrimService(interval: seconds)
+        service.trimNow = { trims.add(1, ordering: .relaxed) }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: Logger(label: "test")))
+        let start = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await Task.sleep(for: .milliseconds(300))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        let n = trims.load(ordering: .relaxed)
+        if seconds == 0 { #expect(n == 0) } else { #expect(n >= 3, "\(n) trims in 0.3 s at 0.02 s intervals") }
+    }
+}
