@@ -8,8 +8,10 @@
 #   3. the machine's own tail (Benchmarks/jitter: a fixed 0.4 ms burst of work after 2 ms asleep, no server),
 #      one sentence alone (latency), then open loop at 50% of saturation (p99);
 #   4. optional soak: SOAK=600 runs 10 minutes at 70% of saturation (errors, RSS growth).
+# The load comes from Benchmarks/rawload (C, epoll: the requests are the offline sentences, one each, so that the
+# generator takes almost none of the 2 cores); LOADGEN=swift uses seq2seq-load (async-http-client) instead.
 # Usage: Benchmarks/server_bench.sh   (DUR seconds per closed-loop run, ROUNDS alternations, SERVER_FLAGS extra
-#        seq2seq-server flags; builds release binaries into .build-srv-rel and the load generator)
+#        seq2seq-server flags, LOADGEN rawload or swift; builds release binaries into .build-srv-rel)
 #        MODEL=DIR Benchmarks/server_bench.sh   the same on a model directory (e.g. B1, written by
 #        Benchmarks/peers/torch_peer.py make --config b1) with random source ids of LENGTHS tokens (default
 #        8,16,32) and exactly TARGET generated tokens (default 32), offline and through the server alike.
@@ -24,7 +26,7 @@ SERVER_FLAGS=${SERVER_FLAGS:-}
 # Always built (incremental): a stale binary would measure old code.
 swift build -c release --scratch-path .build-srv-rel --product seq2seq-server
 swift build -c release --scratch-path .build-srv-rel --product seq2seq
-[ -x $LOAD ] || (cd Benchmarks/LoadGenerator && swift build -c release)
+[ "${LOADGEN:-rawload}" = rawload ] || [ -x $LOAD ] || (cd Benchmarks/LoadGenerator && swift build -c release)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -78,28 +80,65 @@ start_server() {  # $1 = max batch
 }
 stop_server() { kill -TERM "$pid"; wait "$pid" || true; }
 
-echo "== 2. server saturation, closed loop 64 clients x 1 sentence: --max-batch 64 vs --max-batch 1 ($SERVER_FLAGS)"
+# The requests: the offline sentences, one per request, in the same order (each generator cycles through them).
+python3 -c "
+import json, sys
+extra = {'min_length': $TARGET, 'max_length': $TARGET} if '$MODEL' else {}
+for l in open('$work/dates.jsonl'):
+    d = json.loads(l)
+    body = {'text': [d['source']]} if 'source' in d else {'source_ids': [d['source_ids']]}
+    body['beam_size'] = 1; body.update(extra)
+    print(json.dumps(body))" > "$work/bodies.txt"
+# load ARGS...: one run of the load generator, one summary line. LOADGEN=rawload (default: Benchmarks/rawload, C,
+# epoll, a few microseconds of CPU per request, so the server has the machine) or LOADGEN=swift (seq2seq-load on
+# async-http-client: about 150 us per request, a sixth to a quarter of the 2 cores at the date model's saturation).
+load() {
+  if [ "${LOADGEN:-rawload}" = rawload ]; then
+    "$work/rawload" --port "${url##*:}" --bodies "$work/bodies.txt" --server-pid "$pid" "$@" > "$work/load.json"
+  else
+    local a=()
+    while [ $# -gt 0 ]; do
+      case $1 in --clients|--rate|--duration|--warmup) a+=("$1" "$2"); shift 2;; *) shift;; esac
+    done
+    $LOAD --url "$url" --json --beam-size 1 "${a[@]}" "${LOAD_INPUT[@]}" > "$work/load.json"
+  fi
+  python3 -c "
+import json
+d = json.load(open('$work/load.json'))
+line = '%s: %.1f req/s, %.0f tokens/s, latency ms p50 %.2f p90 %.2f p99 %.2f max %.1f, errors %s' % (d['mode'], d['requests_per_s'],
+       d['tokens_per_s'], d['p50_ms'], d['p90_ms'], d['p99_ms'], d['max_ms'], d['errors'] or 'none')
+if 'client_cpu_s' in d:
+    line += ', CPU-seconds: generator %.2f, server %.2f of %.0f' % (d['client_cpu_s'], d['server_cpu_s'], 2 * d['wall_s'])
+if d.get('rss_after_warmup_kb', d.get('rss_after_warmup', -1)) > 0:
+    a = d.get('rss_after_warmup_kb', d.get('rss_after_warmup', 0) / 1000); e = d.get('rss_end_kb', d.get('rss_end', 0) / 1000)
+    line += ', server RSS after warm-up %.1f MB, end %.1f MB (%+.2f%%)' % (a / 1000, e / 1000, (e - a) * 100 / a)
+print(line)"
+}
+cc -O2 -o "$work/rawload" Benchmarks/rawload/rawload.c
+
+echo "== 2. server saturation, closed loop 64 clients x 1 sentence: --max-batch 64 vs --max-batch 1 (${LOADGEN:-rawload} $SERVER_FLAGS)"
 for r in $(seq 1 "$ROUNDS"); do
   for mb in 64 1; do
     start_server $mb
     echo "-- round $r, --max-batch $mb (load $(cut -d' ' -f1 /proc/loadavg))"
-    $LOAD --url "$url" --clients 64 --duration "$DUR" --warmup 3 --beam-size 1 "${LOAD_INPUT[@]}" | tee "$work/sat-$mb.txt"
+    load --clients 64 --duration "$DUR" --warmup 3
+    python3 -c "import json; print(json.load(open('$work/load.json'))['requests_per_s'])" > "$work/sat-$mb.txt"
     stop_server
   done
 done
-sat_rps=$(sed -n 's/^throughput: \([0-9.]*\) req.*/\1/p' "$work/sat-64.txt")
+sat_rps=$(cat "$work/sat-64.txt")
 
 echo "== 3. the machine's own tail (no server: Benchmarks/jitter/jitter.c), then the server"
 cc -O2 -o "$work/jitter" Benchmarks/jitter/jitter.c && "$work/jitter" 8
 start_server 64
 echo "-- one sentence alone (1 client), then open loop at 50% of saturation ($sat_rps req/s)"
-$LOAD --url "$url" --clients 1 --duration 10 --warmup 2 --beam-size 1 "${LOAD_INPUT[@]}"
+load --clients 1 --duration 10 --warmup 2
 half=$(python3 -c "print(round($sat_rps*0.5,1))")
-$LOAD --url "$url" --rate "$half" --duration "$DUR" --warmup 3 --beam-size 1 "${LOAD_INPUT[@]}"
+load --rate "$half" --duration "$DUR" --warmup 3
 if [ -n "${SOAK:-}" ]; then
   seventy=$(python3 -c "print(round($sat_rps*0.7,1))")
   echo "== 4. soak: $SOAK s at 70% of saturation ($seventy req/s)"
-  $LOAD --url "$url" --rate "$seventy" --duration "$SOAK" --warmup 30 --beam-size 1 "${LOAD_INPUT[@]}"
+  load --rate "$seventy" --duration "$SOAK" --warmup 30
 fi
 stop_server
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
