@@ -8,9 +8,12 @@
 //
 //   cc -O2 -o rawload Benchmarks/rawload/rawload.c
 //   rawload --port P --bodies FILE (--clients N | --rate R) [--host 127.0.0.1] [--path /v1/translate]
-//           [--duration S] [--warmup S] [--max-in-flight N] [--server-pid PID] [--trace FILE]
+//           [--duration S] [--warmup S] [--connections N] [--max-in-flight N] [--server-pid PID] [--trace FILE]
 //
-// FILE holds one JSON request body per line, used in turn. With --server-pid the server's CPU time over the
+// FILE holds one JSON request body per line, used in turn. In the open loop a due request takes an idle
+// connection, or opens one up to --connections (512), or waits in the client's queue for one (its latency
+// still counts from when it was due), as a client's connection pool does; beyond --max-in-flight (4096, queued
+// included) it is counted as "client_overflow" and not sent. With --server-pid the server's CPU time over the
 // measured window and its resident memory (after warm-up, sampled every second, at the end) are read from
 // /proc. Prints one JSON object: throughput (requests, sentences, generated tokens per second: every "ids"
 // array of a 200 answer, + 1 for its end of sentence), latency percentiles, errors by class, the generator's
@@ -221,7 +224,7 @@ static int cmp(const void *a, const void *b) {
 int main(int argc, char **argv) {
     const char *host = "127.0.0.1", *path = "/v1/translate", *bodies = NULL, *trace = NULL;
     int port = 8080, clients = 0, server_pid = 0;
-    long max_in_flight = 4096;
+    long max_in_flight = 4096, max_connections = 512;
     double rate = 0, duration = 10, warmup = 2;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
@@ -234,6 +237,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--duration")) duration = atof(v);
         else if (!strcmp(k, "--warmup")) warmup = atof(v);
         else if (!strcmp(k, "--max-in-flight")) max_in_flight = atol(v);
+        else if (!strcmp(k, "--connections")) max_connections = atol(v);
         else if (!strcmp(k, "--server-pid")) server_pid = atoi(v);
         else if (!strcmp(k, "--trace")) trace = v;
         else { fprintf(stderr, "rawload: unknown option %s\n", k); return 2; }
@@ -261,7 +265,10 @@ int main(int argc, char **argv) {
     if (inet_pton(AF_INET, host, &addr.sin_addr) != 1) { fprintf(stderr, "rawload: --host must be an IPv4 address\n"); return 2; }
 
     ep = epoll_create1(0);
-    long nconns = clients > 0 ? clients : max_in_flight;
+    if (max_connections < 1 || max_in_flight < max_connections) { fprintf(stderr, "rawload: need 1 <= --connections <= --max-in-flight\n"); return 2; }
+    long nconns = clients > 0 ? clients : max_connections;
+    double *queue = malloc((size_t)max_in_flight * sizeof *queue);  // open loop: due times waiting for a connection (a ring)
+    long qhead = 0, qlen = 0;
     conn *conns = calloc((size_t)nconns, sizeof *conns);
     conn **idle = malloc((size_t)nconns * sizeof *idle);  // open loop: connections free for the next request
     long nidle = 0, nopen = 0;
@@ -289,7 +296,7 @@ int main(int argc, char **argv) {
             if (r > rss_max) rss_max = (double)r;
             next_sample += 1;
         }
-        if (t >= measure_end && (inflight == 0 || t >= measure_end + 30)) break;
+        if (t >= measure_end && ((inflight == 0 && qlen == 0) || t >= measure_end + 30)) break;
         double wait = 0.1;
         if (rate > 0) {
             for (;;) {
@@ -297,10 +304,11 @@ int main(int argc, char **argv) {
                 if (due >= measure_end) break;
                 if (due > t) { wait = due - t; break; }
                 conn *c = NULL;
-                if (nidle) c = idle[--nidle];
-                else if (nopen < nconns) c = &conns[nopen++];
-                if (!c) error_count("client_overflow", due);
-                else dispatch(c, due);
+                if (!qlen && nidle) c = idle[--nidle];
+                else if (!qlen && nopen < nconns) c = &conns[nopen++];
+                if (c) dispatch(c, due);
+                else if (inflight + qlen < max_in_flight) queue[(qhead + qlen++) % max_in_flight] = due;
+                else error_count("client_overflow", due);
                 i++;
             }
         }
@@ -320,21 +328,27 @@ int main(int argc, char **argv) {
                 if (c->state == BUSY && (ev[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && receive(c)) {
                     if (clients > 0) {
                         if (now() < measure_end) dispatch(c, now());
+                    } else if (qlen) {
+                        dispatch(c, queue[qhead]);  // the oldest waiting request takes the connection
+                        qhead = (qhead + 1) % max_in_flight, qlen--;
                     } else idle[nidle++] = c;
                 }
             }
             if (c->state == DEAD && rate > 0 && c->fd < 0) {
-                // A closed connection goes back to the free list, reopened by its next request.
+                // A closed connection is reopened by the oldest waiting request, or goes back to the free list.
                 int listed = 0;
                 for (long q = 0; q < nidle; q++) listed |= idle[q] == c;
-                if (!listed) idle[nidle++] = c;
+                if (!listed && qlen) {
+                    dispatch(c, queue[qhead]);
+                    qhead = (qhead + 1) % max_in_flight, qlen--;
+                } else if (!listed) idle[nidle++] = c;
             } else if (c->state == DEAD && clients > 0 && now() < measure_end) {
                 dispatch(c, now());  // closed loop: the client reconnects and goes on
             }
         }
     }
     double wall = now() - measure_from;
-    if (inflight > 0) for (long q = 0; q < inflight; q++) error_count("timeout", measure_from);
+    for (long q = 0; q < inflight + qlen; q++) error_count("timeout", measure_from);
     double cpu = cpu_self() - cpu0;
     long srv1 = server_pid ? proc_cpu_ticks(server_pid) : -1;
     long rss_end = server_pid ? proc_rss_kb(server_pid) : -1;
