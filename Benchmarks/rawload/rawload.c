@@ -323,6 +323,10 @@ int main(int argc, char **argv) {
                 getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
                 if (err) { error_count("connect_error", c->due), inflight--, close_conn(c); }
                 else { c->state = BUSY; pump(c); }
+            } else if (c->state == IDLE) {
+                // The server closed a kept-alive connection (its idle timeout): forget it now (its next request
+                // reopens it) rather than send a request into it and count the server's close as an error.
+                close_conn(c);
             } else if (c->state == BUSY) {
                 if ((ev[j].events & EPOLLOUT) && c->sent < c->reqlen) pump(c);
                 if (c->state == BUSY && (ev[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && receive(c)) {
