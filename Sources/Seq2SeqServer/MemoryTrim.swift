@@ -23,7 +23,7 @@ private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
 /// arena (`madvise(MADV_DONTNEED)`); it takes each arena's lock briefly, so it runs seldom. A no-op where the
 /// C library has no `malloc_trim`.
 struct MemoryTrimService: Service {
-    /// Seconds between trims; 0 turns trimming off.
+    /// Seconds between trims (at least 0.01 is slept); 0 turns trimming off.
     let interval: Double
     /// What a trim does (`trim()`; tests count the calls).
     var trimNow: @Sendable () -> Void = { MemoryTrimService.trim() }
@@ -35,7 +35,7 @@ struct MemoryTrimService: Service {
         }
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(Int64(interval * 1000)))
+                try await Task.sleep(for: .milliseconds(max(10, Int64(interval * 1000))))  // never a busy loop
                 trimNow()
             }
         }
