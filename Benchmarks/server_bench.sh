@@ -17,6 +17,8 @@
 #        8,16,32) and exactly TARGET generated tokens (default 32), offline and through the server alike.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A C compiler for the generator (and the jitter probe): cc, or the clang that comes with Swift.
+CC=${CC:-$(command -v cc || command -v clang)}
 BIN=.build-srv-rel/release
 LOAD=Benchmarks/LoadGenerator/.build/release/seq2seq-load
 THREADS=${THREADS:-2}
@@ -114,7 +116,7 @@ if d.get('rss_after_warmup_kb', d.get('rss_after_warmup', -1)) > 0:
     line += ', server RSS after warm-up %.1f MB, end %.1f MB (%+.2f%%)' % (a / 1000, e / 1000, (e - a) * 100 / a)
 print(line)"
 }
-cc -O2 -o "$work/rawload" Benchmarks/rawload/rawload.c
+"$CC" -O2 -o "$work/rawload" Benchmarks/rawload/rawload.c
 
 echo "== 2. server saturation, closed loop 64 clients x 1 sentence: --max-batch 64 vs --max-batch 1 (${LOADGEN:-rawload} $SERVER_FLAGS)"
 for r in $(seq 1 "$ROUNDS"); do
@@ -129,7 +131,7 @@ done
 sat_rps=$(cat "$work/sat-64.txt")
 
 echo "== 3. the machine's own tail (no server: Benchmarks/jitter/jitter.c), then the server"
-cc -O2 -o "$work/jitter" Benchmarks/jitter/jitter.c && "$work/jitter" 8
+"$CC" -O2 -o "$work/jitter" Benchmarks/jitter/jitter.c && "$work/jitter" 8
 start_server 64
 echo "-- one sentence alone (1 client), then open loop at 50% of saturation ($sat_rps req/s)"
 load --clients 1 --duration 10 --warmup 2

@@ -6,12 +6,14 @@
 #        e.g. from Benchmarks/server_bench.sh; BASE, OVER req/s and ROUNDS may be set)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# A C compiler for the generator (and the jitter probe): cc, or the clang that comes with Swift.
+CC=${CC:-$(command -v cc || command -v clang)}
 MODEL=${MODEL:?set MODEL to a model directory, e.g. .build-bench/models/b1}
 BASE=${BASE:-250}
 OVER=${OVER:-900}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-cc -O2 -o "$work/rawload" Benchmarks/rawload/rawload.c
+"$CC" -O2 -o "$work/rawload" Benchmarks/rawload/rawload.c
 vocab=$(python3 -c "import json; print(json.load(open('$MODEL/config.json'))['source_vocab_size'])")
 python3 -c "
 import json, random
