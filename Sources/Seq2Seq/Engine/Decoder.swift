@@ -204,10 +204,9 @@ extension Engine {
             }
             let hk = s.h[k]
             accumulateProduct(hk.rows(0, R).const, layer.weightHH, into: gh, beta: 0)
-            for r in 0..<R {
-                cellUpdate(c.cell, hidden: H, gx: gx.row(r), gh: gh.row(r), biasN: layer.hiddenBiasN,
-                           h: hk.row(r), c: lstm ? s.c[k].row(r) : nil)
-            }
+            CellRows(cell: c.cell, hidden: H, gx: gx, gh: gh, biasN: layer.hiddenBiasN, h: hk, c: lstm ? s.c[k] : nil,
+                     out: s.gx.columns(0, 0), outColumn: 0, offsets: nil, lengths: nil, position: 0, reversed: false)
+                .run(rows: R)
         }
 
         // Output state o_t.
@@ -268,25 +267,14 @@ extension Engine {
                 r0 = r1
             }
         }
-        // Additive scores (Bahdanau, Luong concat) and every softmax: row by row, in parallel.
-        var scoring = AttentionScoring(alpha: s.alpha, rowSlot: s.rowSlot, queries: s.query, keys: s.keys,
-                                       additive: weights.additive, offsets: encoded.offsets, lengths: encoded.lengths)
-        forEachRow(R, work: encoded.maxLength * max(weights.additive?.key.outputs ?? 1, 8), state: &scoring) { raw, r in
+        // Additive scores (Bahdanau, Luong concat), every softmax and the context c_t = Σ_j α_tj m_j: row by
+        // row, in parallel (each row's mix is the same bits alone or in a block).
+        var scoring = AttentionScoring(alpha: s.alpha, context: s.context, rowSlot: s.rowSlot, queries: s.query,
+                                       keys: s.keys, bank: encoded.bank.const, additive: weights.additive,
+                                       offsets: encoded.offsets, lengths: encoded.lengths)
+        let work = encoded.maxLength * (max(weights.additive?.key.outputs ?? 1, 8) + c.encoderOutputSize)
+        forEachRow(R, work: work, state: &scoring) { raw, r in
             raw.assumingMemoryBound(to: AttentionScoring.self).pointee.score(r)
-        }
-        var r0 = 0
-        while r0 < R {
-            let slot = s.rowSlot[r0]
-            var r1 = r0 + 1
-            while r1 < R && s.rowSlot[r1] == slot { r1 += 1 }
-            let count = r1 - r0
-            let len = encoded.lengths[slot]
-            let memory = encoded.memory(slot)  // (len, D)
-            let alpha = MatrixView(s.alpha.row(r0), rows: count, cols: len, ld: s.alpha.ld)
-            // c_t = Σ_j α_tj m_j
-            let ctx = s.context.rows(r0, count)
-            Kernels.mix(alpha.const, memory, into: ctx)
-            r0 = r1
         }
     }
 
@@ -297,15 +285,17 @@ extension Engine {
     }
 }
 
-/// Attention weights of one row: additive scores when the model has them (the Luong products are done before),
-/// then the softmax over the sentence's positions.
+/// Attention of one row: additive scores when the model has them (the Luong products are done before), the
+/// softmax over the sentence's positions, then the context vector.
 struct AttentionScoring {
     let alpha: MatrixView  // (R, Smax)
+    let context: MatrixView  // (R, D)
     let rowSlot: UnsafeMutablePointer<Int>
     let queries: MatrixView  // (R, A)
     let keys: MatrixView  // (T, A), rows as the memory bank's
+    let bank: ConstMatrixView  // (T, D): the memory bank, slot n's rows from offsets[n]
     let additive: AdditiveScorer?
-    let offsets: UnsafeMutablePointer<Int>  // (N): slot n's first row in keys
+    let offsets: UnsafeMutablePointer<Int>  // (N): slot n's first row in keys and bank
     let lengths: UnsafeMutablePointer<Int>  // (N)
 
     @inline(__always) func score(_ r: Int) {
@@ -319,6 +309,9 @@ struct AttentionScoring {
             for j in 0..<len { a[j] = Kernels.additiveScore(q, k.row(j), add.energy, A) + add.energyBias }
         }
         softmaxInPlace(a, len)
+        // c_t = Σ_j α_tj m_j
+        Kernels.mix(ConstMatrixView(UnsafePointer(a), rows: 1, cols: len, ld: alpha.ld), bank.rows(offsets[slot], len),
+                    into: context.rows(r, 1))
     }
 }
 

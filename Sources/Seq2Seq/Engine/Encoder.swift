@@ -87,13 +87,10 @@ extension Engine {
                     while active > 0 && lengths[active - 1] <= step { active -= 1 }
                     let hs = h.rows(0, active)
                     accumulateProduct(hs.const, layer.weightHH, into: gh.rows(0, active), beta: 0)
-                    for n in 0..<active {
-                        let p = dir == 0 ? step : lengths[n] - 1 - step
-                        let row = offsets[n] + p
-                        cellUpdate(c.cell, hidden: H, gx: proj.row(row), gh: gh.row(n), biasN: layer.hiddenBiasN,
-                                   h: h.row(n), c: c.cell == .lstm ? cell.row(n) : nil)
-                        out.row(row).advanced(by: dir * H).update(from: h.row(n), count: H)
-                    }
+                    CellRows(cell: c.cell, hidden: H, gx: proj, gh: gh, biasN: layer.hiddenBiasN, h: h,
+                             c: c.cell == .lstm ? cell : nil, out: out, outColumn: dir * H, offsets: offsets,
+                             lengths: lengths, position: step, reversed: dir == 1)
+                        .run(rows: active)
                 }
                 if k == c.encoderLayers - 1 {
                     for n in 0..<N { summary.row(n).advanced(by: dir * H).update(from: h.row(n), count: H) }
