@@ -1,3 +1,4 @@
+import Foundation
 @testable import Seq2Seq
 import Testing
 
@@ -136,6 +137,35 @@ struct BLASTests {
         #expect(BLASThreads.count == 1)
         BLASThreads.count = before
         #expect(BLASThreads.configuration.contains("OpenBLAS"))
+    }
+
+    @Test("Pool workers that sleep at once and workers that poll give the same bits; the poll time is clamped")
+    func poolSpin() throws {
+        let config = ModelConfig(cell: .lstm, sourceVocabSize: 50, targetVocabSize: 300, embeddingSize: 32, hiddenSize: 96,
+                                 bridge: .linearTanh, attention: .bahdanau, attentionSize: 64)
+        let dir = try makeRandomModel(config, seed: 5)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try Seq2SeqModel(directory: dir)
+        var rng = SeededRandom(seed: 9)
+        let sources = (0..<24).map { _ in (0..<Int.random(in: 3...20, using: &rng)).map { _ in Int.random(in: 0..<50, using: &rng) } }
+        let savedCount = BLASThreads.count, savedSpin = BLASThreads.spinMicroseconds
+        defer { BLASThreads.count = savedCount; BLASThreads.spinMicroseconds = savedSpin }
+        BLASThreads.count = 2
+        var results: [[[Int]]] = [], scores: [[Double]] = []
+        for spin in [0, 100, 0] {
+            BLASThreads.spinMicroseconds = spin
+            #expect(BLASThreads.spinMicroseconds == spin)
+            let out = try Translator(model: model, batchInvariant: true)
+                .translate(sources, options: DecodingOptions(beamSize: 3, maxLength: 12))
+            results.append(out.map(\.best.ids))
+            scores.append(out.map(\.best.logProb))
+        }
+        #expect(results[0] == results[1] && results[1] == results[2])
+        #expect(scores[0].map(\.bitPattern) == scores[1].map(\.bitPattern) && scores[1].map(\.bitPattern) == scores[2].map(\.bitPattern))
+        BLASThreads.spinMicroseconds = -5
+        #expect(BLASThreads.spinMicroseconds == 0)
+        BLASThreads.spinMicroseconds = 5_000_000
+        #expect(BLASThreads.spinMicroseconds == 1_000_000)
     }
 }
 

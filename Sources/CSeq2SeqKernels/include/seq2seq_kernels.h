@@ -99,6 +99,16 @@ void s2s_to_bf16(const float *src, uint16_t *dst, size_t count);
 /// returns s.
 float s2s_quantize_row_i8(const float *src, int8_t *dst, size_t count);
 
+/// A spin-wait hint (x86 `pause`, aarch64 `yield`; nothing elsewhere): for a thread polling a flag another
+/// thread will set, so that it uses less of the core and notices the change as soon as it is visible.
+static inline void s2s_spin_hint(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #ifdef __cplusplus
 }
 #endif

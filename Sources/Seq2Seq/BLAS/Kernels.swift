@@ -131,6 +131,9 @@ public enum Kernels {
     /// Whether the kernels run an AVX-512 path (the instruction set in effect, not only the CPU's).
     static var hasAVX512: Bool { s2s_isa() >= Int32(S2S_ISA_AVX512) }
 
+    /// A spin-wait hint for a thread polling a flag (`s2s_spin_hint`: x86 `pause`, aarch64 `yield`).
+    @inline(__always) static func spinHint() { s2s_spin_hint() }
+
     /// The best instruction set this CPU supports.
     public static var supportedISA: KernelISA { KernelISA(code: s2s_isa_supported()) }
 

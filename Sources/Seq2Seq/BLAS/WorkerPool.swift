@@ -9,10 +9,11 @@ import Synchronization
 ///
 /// OpenBLAS's own threading costs more than it gains at the engine's sizes
 /// (a 768 × 256 GEMV, or a GEMM with 5 columns): it wakes sleeping threads on
-/// every call. This pool keeps its workers spinning briefly between calls, so
-/// a split costs about a microsecond, and OpenBLAS itself runs single-threaded
-/// inside each part. When the pool is busy (another translator on another
-/// thread is using it) the caller simply runs every part itself.
+/// every call. This pool keeps its workers spinning for a while between calls
+/// (`spinMicroseconds`), so a split costs about a microsecond, and OpenBLAS
+/// itself runs single-threaded inside each part. When the pool is busy
+/// (another translator on another thread is using it) the caller simply runs
+/// every part itself.
 final class WorkerPool: @unchecked Sendable {
     /// The process-wide pool.
     static let shared = WorkerPool()
@@ -20,6 +21,16 @@ final class WorkerPool: @unchecked Sendable {
     /// Parts a split uses: the pool's threads plus the caller. A split reads it once, so changing it while
     /// other threads decode only changes the splits that start afterwards.
     var width: Int { widthValue.load(ordering: .acquiring) }
+
+    /// How long an idle worker polls for the next job before it sleeps, in microseconds (0: sleep at once).
+    /// A job that finds its worker asleep pays a wake-up on the caller's path (a system call) and usually
+    /// runs most of its parts alone, the worker arriving late; a polling worker takes its part within a
+    /// microsecond, but holds its core meanwhile. The default, 100 µs, spans the serial work between the
+    /// products of a decoder step; `SEQ2SEQ_POOL_SPIN_US=N` in the environment sets it at start.
+    var spinMicroseconds: Int {
+        get { spinNanos.load(ordering: .relaxed) / 1000 }
+        set { spinNanos.store(max(0, min(newValue, 1_000_000)) * 1000, ordering: .relaxed) }
+    }
 
     private let widthValue = Atomic<Int>(1)
     /// Serializes `setWidth` (it starts threads and appends to `threads`).
@@ -36,13 +47,10 @@ final class WorkerPool: @unchecked Sendable {
     private var threads: [pthread_t] = []
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
-
-    /// Spins of an idle worker before it sleeps (about 100 µs at the default 20,000; `SEQ2SEQ_POOL_SPINS=N`
-    /// in the environment sets it, for measurements).
-    private let spinLimit: Int = {
-        guard let v = getenv("SEQ2SEQ_POOL_SPINS"), let n = Int(String(cString: v)), n >= 1 else { return 20_000 }
-        return n
-    }()
+    private let spinNanos = Atomic<Int>({
+        guard let v = getenv("SEQ2SEQ_POOL_SPIN_US"), let n = Int(String(cString: v)), n >= 0 else { return 100 }
+        return min(n, 1_000_000)
+    }() * 1000)
 
     private init() {
         pthread_mutex_init(&mutex, nil)
@@ -132,19 +140,22 @@ final class WorkerPool: @unchecked Sendable {
     private func workerLoop(index: Int) {
         var seen = generation.load(ordering: .acquiring)
         while true {
-            // Spin a while (about 100 µs), then sleep until the next job.
-            var spins = 0
+            // Poll for `spinNanos` (the clock read every 64 polls), then sleep until the next job.
             var current = generation.load(ordering: .acquiring)
+            var deadline = monotonicNanoseconds() + spinNanos.load(ordering: .relaxed)
+            var polls = 0
             while current == seen {
-                spins += 1
-                if spins >= spinLimit {
+                polls &+= 1
+                if polls & 63 == 0 && monotonicNanoseconds() >= deadline {
                     pthread_mutex_lock(&mutex)
                     sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
                     current = generation.load(ordering: .sequentiallyConsistent)
                     if current == seen { pthread_cond_wait(&condition, &mutex) }
                     sleepers.wrappingSubtract(1, ordering: .sequentiallyConsistent)
                     pthread_mutex_unlock(&mutex)
-                    spins = 0
+                    deadline = monotonicNanoseconds() + spinNanos.load(ordering: .relaxed)
+                } else {
+                    Kernels.spinHint()
                 }
                 current = generation.load(ordering: .acquiring)
             }
@@ -156,6 +167,14 @@ final class WorkerPool: @unchecked Sendable {
             }
         }
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (a vDSO call, no system call).
+@inline(__always)
+private func monotonicNanoseconds() -> Int {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return t.tv_sec * 1_000_000_000 + t.tv_nsec
 }
 
 private final class WorkerContext {
