@@ -4,7 +4,8 @@
 #   1. offline CLI, greedy, on the same sentences: --batch-size 32 and --batch-size 1, in the batch-invariant
 #      mode the server uses (and, for reference, batch 32 without it): the batch-32/batch-1 ratio bounds the
 #      batching gain any server can show;
-#   2. server saturation, closed loop, 64 clients x one sentence: --max-batch 64 vs --max-batch 1, alternated;
+#   2. server saturation, closed loop, 64 clients x one sentence: --max-batch 64 vs --max-batch 1, alternated,
+#      and 256 clients at --max-batch 64 (saturation: the larger);
 #   3. the machine's own tail (Benchmarks/jitter: a fixed 0.4 ms burst of work after 2 ms asleep, no server),
 #      one sentence alone (latency), then open loop at 50% of saturation (p99);
 #   4. optional soak: SOAK=600 runs 10 minutes at 70% of saturation (errors, RSS growth).
@@ -118,17 +119,24 @@ print(line)"
 }
 "$CC" -O2 -o "$work/rawload" Benchmarks/rawload/rawload.c
 
-echo "== 2. server saturation, closed loop 64 clients x 1 sentence: --max-batch 64 vs --max-batch 1 (${LOADGEN:-rawload} $SERVER_FLAGS)"
+echo "== 2. server saturation, closed loop 64 clients x 1 sentence: --max-batch 64 vs --max-batch 1, then 256 clients"
+echo "   at --max-batch 64 (64 clients leave the session short of rows while answers travel: saturation is the"
+echo "   larger of the two) (${LOADGEN:-rawload} $SERVER_FLAGS)"
 for r in $(seq 1 "$ROUNDS"); do
   for mb in 64 1; do
     start_server $mb
     echo "-- round $r, --max-batch $mb (load $(cut -d' ' -f1 /proc/loadavg))"
     load --clients 64 --duration "$DUR" --warmup 3
     python3 -c "import json; print(json.load(open('$work/load.json'))['requests_per_s'])" > "$work/sat-$mb.txt"
+    if [ "$mb" = 64 ]; then
+      load --clients 256 --duration "$DUR" --warmup 3
+      python3 -c "import json; print(json.load(open('$work/load.json'))['requests_per_s'])" > "$work/sat-256.txt"
+    fi
     stop_server
   done
 done
-sat_rps=$(cat "$work/sat-64.txt")
+sat_rps=$(python3 -c "print(max(float(open('$work/sat-64.txt').read()), float(open('$work/sat-256.txt').read())))")
+echo "saturation: $sat_rps req/s"
 
 echo "== 3. the machine's own tail (no server: Benchmarks/jitter/jitter.c), then the server"
 "$CC" -O2 -o "$work/jitter" Benchmarks/jitter/jitter.c && "$work/jitter" 8

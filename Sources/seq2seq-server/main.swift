@@ -34,6 +34,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "OpenBLAS and row-parallel threads.")
     var threads: Int?
 
+    @Option(name: .long, help: "Microseconds an idle thread of the product pool polls for work before it sleeps (default 5, or SEQ2SEQ_POOL_SPIN_US; the library's default is 100: polling longer holds a core the request handlers need at low load).")
+    var poolSpinUs: Int?
+
     @Option(name: .long, help: "Milliseconds the engine may wait for more requests before a step using less than half the rows (0: never).")
     var batchWindowMs = 0.0
 
@@ -86,6 +89,7 @@ struct ServerCommand: AsyncParsableCommand {
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
         if !(batchWindowMs >= 0 && batchWindowMs <= 1000) { throw ValidationError("--batch-window-ms must be between 0 and 1000") }
         if admissionWait < 0 || admissionWait > 1000 { throw ValidationError("--admission-wait must be between 0 and 1000") }
+        if let us = poolSpinUs, us < 0 || us > 1_000_000 { throw ValidationError("--pool-spin-us must be between 0 and 1000000") }
         if ioThreads < 1 { throw ValidationError("--io-threads must be at least 1") }
         if !(trimInterval >= 0 && trimInterval <= 86400) { throw ValidationError("--trim-interval must be between 0 and 86400 seconds") }
         if maxQueue < 1 { throw ValidationError("--max-queue must be at least 1") }
@@ -105,6 +109,9 @@ struct ServerCommand: AsyncParsableCommand {
     func run() async throws {
         signal(SIGPIPE, SIG_IGN)
         if let t = threads { BLASThreads.count = t }
+        if let us = poolSpinUs ?? (ProcessInfo.processInfo.environment["SEQ2SEQ_POOL_SPIN_US"] == nil ? 5 : nil) {
+            BLASThreads.spinMicroseconds = us
+        }
         var logger = Logger(label: "seq2seq-server") { ServerLogHandler(label: $0) }
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         var models: [(name: String, model: Seq2SeqModel, text: ModelText)] = []
