@@ -142,7 +142,7 @@ public enum BLASThreads {
     /// How long, in microseconds, an idle thread of the pool polls for the next product before it sleeps
     /// (default 100, or `SEQ2SEQ_POOL_SPIN_US` from the environment; at most one second). Polling spares each
     /// split a wake-up (a system call on the caller's path, and a worker that arrives late): one-sentence
-    /// decoding of B1 ran about 1.2× faster with 100 µs than with 5. It holds a core while it polls, so a
+    /// decoding of B1 ran about 1.15× faster with 100 µs than with 5. It holds a core while it polls, so a
     /// process whose other threads need the cores between decoding bursts (a server at low load) may want less.
     public static var spinMicroseconds: Int {
         get { WorkerPool.shared.spinMicroseconds }

@@ -22,7 +22,7 @@ final class WorkerPool: @unchecked Sendable {
     /// other threads decode only changes the splits that start afterwards.
     var width: Int { widthValue.load(ordering: .acquiring) }
 
-    /// How long an idle worker polls for the next job before it sleeps, in microseconds (0: sleep at once).
+    /// How long an idle worker polls for the next job before it sleeps, in microseconds (0: after 64 polls).
     /// A job that finds its worker asleep pays a wake-up on the caller's path (a system call) and usually
     /// runs most of its parts alone, the worker arriving late; a polling worker takes its part within a
     /// microsecond, but holds its core meanwhile. The default, 100 µs, spans the serial work between the
