@@ -118,6 +118,7 @@ if d.get('rss_after_warmup_kb', d.get('rss_after_warmup', -1)) > 0:
 print(line)"
 }
 "$CC" -O2 -o "$work/rawload" Benchmarks/rawload/rawload.c
+rps() { python3 -c "import json; print(json.load(open('$work/load.json'))['requests_per_s'])"; }  # the last run's req/s
 
 echo "== 2. server saturation, closed loop 64 clients x 1 sentence: --max-batch 64 vs --max-batch 1, then 256 clients"
 echo "   at --max-batch 64 (64 clients leave the session short of rows while answers travel: saturation is the"
@@ -127,10 +128,10 @@ for r in $(seq 1 "$ROUNDS"); do
     start_server $mb
     echo "-- round $r, --max-batch $mb (load $(cut -d' ' -f1 /proc/loadavg))"
     load --clients 64 --duration "$DUR" --warmup 3
-    python3 -c "import json; print(json.load(open('$work/load.json'))['requests_per_s'])" > "$work/sat-$mb.txt"
+    rps > "$work/sat-$mb.txt"
     if [ "$mb" = 64 ]; then
       load --clients 256 --duration "$DUR" --warmup 3
-      python3 -c "import json; print(json.load(open('$work/load.json'))['requests_per_s'])" > "$work/sat-256.txt"
+      rps > "$work/sat-256.txt"
     fi
     stop_server
   done

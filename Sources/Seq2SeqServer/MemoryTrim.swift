@@ -19,9 +19,9 @@ private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
 /// A spell of backlog (a slow moment of the machine with requests still arriving) puts many requests in
 /// flight at once: their bodies, JSON, tasks and NIO buffers raise the heap's high-water mark, and glibc keeps
 /// what they freed mapped for later. Without trimming, a long run's resident memory grows a step with each
-/// such spell and never comes down (docs/server.md, "A lean load generator; memory handed back"). `malloc_trim` returns whole free pages of every
-/// arena (`madvise(MADV_DONTNEED)`); it takes each arena's lock briefly, so it runs seldom. A no-op where the
-/// C library has no `malloc_trim`.
+/// such spell and never comes down (docs/server.md, "A lean load generator; memory handed back").
+/// `malloc_trim` returns whole free pages of every arena (`madvise(MADV_DONTNEED)`); it takes each arena's
+/// lock briefly, so it runs seldom. A no-op where the C library has no `malloc_trim`.
 struct MemoryTrimService: Service {
     /// Seconds between trims (at least 0.01 is slept); 0 turns trimming off.
     let interval: Double

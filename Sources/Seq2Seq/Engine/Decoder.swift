@@ -205,7 +205,7 @@ extension Engine {
             let hk = s.h[k]
             accumulateProduct(hk.rows(0, R).const, layer.weightHH, into: gh, beta: 0)
             CellRows(cell: c.cell, hidden: H, gx: gx, gh: gh, biasN: layer.hiddenBiasN, h: hk, c: lstm ? s.c[k] : nil,
-                     out: s.gx.columns(0, 0), outColumn: 0, offsets: nil, lengths: nil, position: 0, reversed: false)
+                     out: nil, outColumn: 0, offsets: nil, lengths: nil, position: 0, reversed: false)
                 .run(rows: R)
         }
 
@@ -270,8 +270,7 @@ extension Engine {
         // Additive scores (Bahdanau, Luong concat), every softmax and the context c_t = Σ_j α_tj m_j: row by
         // row, in parallel (each row's mix is the same bits alone or in a block).
         var scoring = AttentionScoring(alpha: s.alpha, context: s.context, rowSlot: s.rowSlot, queries: s.query,
-                                       keys: s.keys, bank: encoded.bank.const, additive: weights.additive,
-                                       offsets: encoded.offsets, lengths: encoded.lengths)
+                                       keys: s.keys, additive: weights.additive, encoded: encoded)
         let work = encoded.maxLength * (max(weights.additive?.key.outputs ?? 1, 8) + c.encoderOutputSize)
         forEachRow(R, work: work, state: &scoring) { raw, r in
             raw.assumingMemoryBound(to: AttentionScoring.self).pointee.score(r)
@@ -293,24 +292,22 @@ struct AttentionScoring {
     let rowSlot: UnsafeMutablePointer<Int>
     let queries: MatrixView  // (R, A)
     let keys: MatrixView  // (T, A), rows as the memory bank's
-    let bank: ConstMatrixView  // (T, D): the memory bank, slot n's rows from offsets[n]
     let additive: AdditiveScorer?
-    let offsets: UnsafeMutablePointer<Int>  // (N): slot n's first row in keys and bank
-    let lengths: UnsafeMutablePointer<Int>  // (N)
+    let encoded: EncodedBatch  // the memory bank and each slot's rows in it
 
     @inline(__always) func score(_ r: Int) {
         let slot = rowSlot[r]
-        let len = lengths[slot]
+        let len = encoded.lengths[slot]
         let a = alpha.row(r)
         if let add = additive {
             let A = add.key.outputs
             let q = queries.row(r)
-            let k = keys.const.rows(offsets[slot], len)
+            let k = keys.const.rows(encoded.offsets[slot], len)
             for j in 0..<len { a[j] = Kernels.additiveScore(q, k.row(j), add.energy, A) + add.energyBias }
         }
         softmaxInPlace(a, len)
         // c_t = Σ_j α_tj m_j
-        Kernels.mix(ConstMatrixView(UnsafePointer(a), rows: 1, cols: len, ld: alpha.ld), bank.rows(offsets[slot], len),
+        Kernels.mix(ConstMatrixView(UnsafePointer(a), rows: 1, cols: len, ld: alpha.ld), encoded.memory(slot),
                     into: context.rows(r, 1))
     }
 }

@@ -16,7 +16,7 @@ func cellUpdate(_ cell: ModelConfig.Cell, hidden H: Int, gx: UnsafePointer<Float
 }
 
 /// The cell updates of one recurrent step's rows, for `forEachRow`: row `r` reads `gx` row `gxRow(r)` and `gh`
-/// row `r`, updates `h` (and `c`) row `r`, and, when `out` has columns, copies the new `h` into `out` row
+/// row `r`, updates `h` (and `c`) row `r`, and, when there is an `out`, copies the new `h` into `out` row
 /// `gxRow(r)` from column `outColumn` (the encoder's memory bank). The same bits as updating the rows in turn.
 struct CellRows {
     let cell: ModelConfig.Cell
@@ -26,7 +26,7 @@ struct CellRows {
     let biasN: UnsafePointer<Float>?  // (H), GRU only
     let h: MatrixView  // (R, H)
     let c: MatrixView?  // (R, H), LSTM only
-    let out: MatrixView  // (rows of the projections, ≥ outColumn + H), or no columns
+    let out: MatrixView?  // (rows of the projections, ≥ outColumn + H): the encoder's bank; nil in the decoder
     let outColumn: Int
     /// Encoder rows: `offsets[r]` plus the step's position (`reversed`: counted from the sentence's end); nil: `r`.
     let offsets: UnsafeMutablePointer<Int>?
@@ -42,7 +42,7 @@ struct CellRows {
     @inline(__always) func update(_ r: Int) {
         let row = gxRow(r)
         cellUpdate(cell, hidden: hidden, gx: gx.row(row), gh: gh.row(r), biasN: biasN, h: h.row(r), c: c?.row(r))
-        if out.cols > 0 { out.row(row).advanced(by: outColumn).update(from: h.row(r), count: hidden) }
+        if let out { out.row(row).advanced(by: outColumn).update(from: h.row(r), count: hidden) }
     }
 
     /// Updates rows `0 ..< rows`, in parallel when there are enough of them.
