@@ -70,10 +70,12 @@ struct InvarianceTests {
         }
     }
 
-    @Test("One thread and two threads print the same bytes (command line, jsonl with attention)")
-    func threads() throws {
-        let (_, config) = Self.configs[0]
-        let dir = try makeRandomModel(config, seed: 500)
+    /// The bidirectional model runs its two encoder directions at once on two threads, each pass's products on its
+    /// own thread (a pool thread has no task-local policy of its own: the pass carries the caller's).
+    @Test("One thread and two threads print the same bytes (command line, jsonl with attention)", arguments: [0, 1])
+    func threads(_ index: Int) throws {
+        let (_, config) = Self.configs[index]
+        let dir = try makeRandomModel(config, seed: UInt64(500 + index))
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let input = Self.sources(config.sourceVocabSize, count: 21, seed: 0)
             .map { "{\"source_ids\": \($0)}" }.joined(separator: "\n") + "\n"

@@ -33,14 +33,14 @@ extension Engine {
     /// Positions are packed, sentence after sentence (no padding: a short sentence beside a long one costs
     /// only its own positions). Per layer and direction: one product projects every position of every
     /// sentence, then the time loop does one recurrent product over the sentences still running (a prefix,
-    /// thanks to the sort).
+    /// thanks to the sort). With two threads, a bidirectional layer runs its two directions at once, one per
+    /// thread (`DirectionPass`).
     func encode(_ sources: [[Int]], arena: Arena) -> EncodedBatch {
         let c = config, w = weights
         let N = sources.count
         let Smax = sources[0].count
         let H = c.encoderHidden, E = c.embeddingSize, D = c.encoderOutputSize, Le = c.encoderLayers
         let G = c.cell.gates * H
-        let directions = c.bidirectionalEncoder ? 2 : 1
         let lengths = arena.array(N, of: 0)
         let offsets = arena.array(N, of: 0)
         var T = 0
@@ -57,55 +57,115 @@ extension Engine {
                 x.row(offsets[n] + p).update(from: w.sourceEmbedding.row(id), count: E)
             }
         }
-        var input = x.const
-        let banks = [arena.matrix(T, D), c.encoderLayers > 1 ? arena.matrix(T, D) : arena.matrix(0, D)]
-        let proj = arena.matrix(T, G)  // (T, G): input projections of one direction
-        let gh = arena.matrix(N, G)
-        let h = arena.matrix(N, H)
-        let cell = arena.matrix(N, H)
+        let bank0 = arena.matrix(T, D)  // (T, D): layers 0, 2, …
+        let bank1 = Le > 1 ? arena.matrix(T, D) : bank0  // (T, D): layers 1, 3, …
         let keepFinals = c.bridge == .copy || c.bridge == .linear
         let finalH = keepFinals ? arena.matrix(N, Le * D) : arena.matrix(0, 1)
         let finalC = keepFinals && c.cell == .lstm ? arena.matrix(N, Le * D) : arena.matrix(0, 1)
         let summary = arena.matrix(N, D)
-        var out = banks[0]
 
-        for k in 0..<c.encoderLayers {
-            out = banks[k % 2]
-            for dir in 0..<directions {
-                let layer = w.encoder[k][dir]
-                // One GEMM for all positions of all sentences: proj = input · W_ihᵀ + folded bias.
-                if layer.weightIH.packed.type == .float32 && !ProductPolicy.batchInvariant && input.rows > ProductPolicy.gemmAboveRows {
-                    proj.fillRows(with: layer.inputBias)
-                    BLAS.gemm(input, .none, layer.weightIH.dense, .transposed, into: proj, beta: 1)
-                } else {
-                    biasedProduct(input, layer.weightIH, bias: layer.inputBias, into: proj)
-                }
-                BLAS.scale(h, by: 0)
-                BLAS.scale(cell, by: 0)
-                var active = N
-                for step in 0..<Smax {
-                    while active > 0 && lengths[active - 1] <= step { active -= 1 }
-                    let hs = h.rows(0, active)
-                    accumulateProduct(hs.const, layer.weightHH, into: gh.rows(0, active), beta: 0)
-                    CellRows(cell: c.cell, hidden: H, gx: proj, gh: gh, biasN: layer.hiddenBiasN, h: h,
-                             c: c.cell == .lstm ? cell : nil, out: out, outColumn: dir * H, offsets: offsets,
-                             lengths: lengths, position: step, reversed: dir == 1)
-                        .run(rows: active)
-                }
-                if k == c.encoderLayers - 1 {
-                    for n in 0..<N { summary.row(n).advanced(by: dir * H).update(from: h.row(n), count: H) }
-                }
-                if keepFinals {
-                    let column = k * D + dir * H
-                    for n in 0..<N { finalH.row(n).advanced(by: column).update(from: h.row(n), count: H) }
-                    if c.cell == .lstm {
-                        for n in 0..<N { finalC.row(n).advanced(by: column).update(from: cell.row(n), count: H) }
-                    }
-                }
+        // Each direction has its own working buffers, so both directions of a layer can run at once.
+        func pass(_ direction: Int, input: ConstMatrixView, out: MatrixView, layer k: Int) -> DirectionPass {
+            DirectionPass(layer: w.encoder[k][direction], cell: c.cell, hidden: H, direction: direction,
+                          count: N, maxLength: Smax, lengths: lengths, offsets: offsets, input: input, out: out,
+                          proj: arena.matrix(T, G), gh: arena.matrix(N, G), h: arena.matrix(N, H),
+                          state: arena.matrix(c.cell == .lstm ? N : 0, H),
+                          summary: k == Le - 1 ? summary : nil,
+                          finalH: keepFinals ? finalH : nil, finalC: keepFinals && c.cell == .lstm ? finalC : nil,
+                          finalColumn: k * D + direction * H, batchInvariant: ProductPolicy.batchInvariant)
+        }
+
+        var input = x.const
+        var out = bank0
+        for k in 0..<Le {
+            out = k % 2 == 0 ? bank0 : bank1
+            if c.bidirectionalEncoder {
+                var pair = DirectionPair(forward: pass(0, input: input, out: out, layer: k),
+                                         backward: pass(1, input: input, out: out, layer: k))
+                pair.run()
+            } else {
+                pass(0, input: input, out: out, layer: k).run()
             }
             input = out.const
         }
         return EncodedBatch(count: N, maxLength: Smax, lengths: lengths, offsets: offsets, bank: out, summary: summary,
                             finalH: finalH, finalC: finalC, layerWidth: D)
+    }
+}
+
+/// One direction of one encoder layer over the whole batch: the input projection of every position, then the
+/// time loop. It reads `input` and writes only its own buffers and its own `H` columns of `out`, `summary`,
+/// `finalH` and `finalC`, so a layer's two directions may run at the same time on two threads.
+private struct DirectionPass {
+    let layer: RecurrentLayer
+    let cell: ModelConfig.Cell
+    let hidden: Int  // H
+    let direction: Int  // 0 forward, 1 backward
+    let count: Int  // N
+    let maxLength: Int  // Smax
+    let lengths: UnsafeMutablePointer<Int>  // (N), longest first
+    let offsets: UnsafeMutablePointer<Int>  // (N)
+    let input: ConstMatrixView  // (T, in): embeddings or the layer below's bank
+    let out: MatrixView  // (T, D): this layer's bank; this direction writes columns direction·H ..< (direction+1)·H
+    let proj: MatrixView  // (T, G·H): input projections
+    let gh: MatrixView  // (N, G·H): W_hh · h of one step
+    let h: MatrixView  // (N, H)
+    let state: MatrixView  // (N, H): the LSTM cell state; (0, H) otherwise
+    let summary: MatrixView?  // (N, D): the top layer's final states u; nil below it
+    let finalH: MatrixView?  // (N, Le·D): the bridge's final states; nil when the bridge needs none
+    let finalC: MatrixView?  // (N, Le·D): LSTM final cell states likewise
+    let finalColumn: Int  // k·D + direction·H
+    /// The caller's `ProductPolicy.batchInvariant` (a task-local: a pool thread has none of its own).
+    let batchInvariant: Bool
+
+    func run() {
+        // One product for all positions of all sentences: proj = input · W_ihᵀ + folded bias.
+        if layer.weightIH.packed.type == .float32 && !batchInvariant && input.rows > ProductPolicy.gemmAboveRows {
+            proj.fillRows(with: layer.inputBias)
+            BLAS.gemm(input, .none, layer.weightIH.dense, .transposed, into: proj, beta: 1)
+        } else {
+            biasedProduct(input, layer.weightIH, bias: layer.inputBias, into: proj, batchInvariant: batchInvariant)
+        }
+        var active = count
+        for step in 0..<maxLength {
+            while active > 0 && lengths[active - 1] <= step { active -= 1 }
+            accumulateProduct(h.rows(0, active).const, layer.weightHH, into: gh.rows(0, active), beta: 0,
+                              batchInvariant: batchInvariant)
+            CellRows(cell: cell, hidden: hidden, gx: proj, gh: gh, biasN: layer.hiddenBiasN, h: h,
+                     c: cell == .lstm ? state : nil, out: out, outColumn: direction * hidden, offsets: offsets,
+                     lengths: lengths, position: step, reversed: direction == 1)
+                .run(rows: active)
+        }
+        let column = direction * hidden
+        for n in 0..<count {
+            summary?.row(n).advanced(by: column).update(from: h.row(n), count: hidden)
+            finalH?.row(n).advanced(by: finalColumn).update(from: h.row(n), count: hidden)
+            finalC?.row(n).advanced(by: finalColumn).update(from: state.row(n), count: hidden)
+        }
+    }
+}
+
+/// A bidirectional layer's two passes. With exactly two threads in the pool they run at once, one per thread,
+/// each pass's products and cell updates then running whole on its thread (the pool, busy with the pair, runs a
+/// nested split inline): two fork-joins per time step fewer, and the non-invariant input projection's GEMM
+/// on both cores. In batch-invariant mode the same bits (the kernels' products do not depend on how they are
+/// split; each pass carries the caller's mode, a task-local the pool thread lacks); outside it, a GEMM's
+/// columns are no longer split in two, which OpenBLAS may round differently. With one thread, or more than
+/// two, the passes run in turn, each splitting its products across the pool as before.
+private struct DirectionPair {
+    var forward: DirectionPass
+    var backward: DirectionPass
+
+    mutating func run() {
+        let pool = WorkerPool.shared
+        guard pool.width == 2 else {
+            forward.run()
+            backward.run()
+            return
+        }
+        pool.run(parts: 2, state: &self) { raw, part in
+            let pair = raw.assumingMemoryBound(to: DirectionPair.self)
+            if part == 0 { pair.pointee.forward.run() } else { pair.pointee.backward.run() }
+        }
     }
 }

@@ -92,20 +92,21 @@ enum ProductPolicy {
 /// The weight's rows are split across the worker pool when the product is large enough to pay for it. Each
 /// part is one call of the engine's weight-stationary kernel (any compute type; up to
 /// `ProductPolicy.gemmAboveRows` rows, or any number in batch-invariant mode), or one single-threaded OpenBLAS
-/// GEMM for larger float32 batches.
+/// GEMM for larger float32 batches. `batchInvariant` is read where the call is made: a caller running on a pool
+/// thread (which has no task, so no task-local value) passes its own.
 @inline(__always)
 func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixView, beta: Float,
-                       bias: UnsafePointer<Float>? = nil) {
+                       bias: UnsafePointer<Float>? = nil, batchInvariant: Bool = ProductPolicy.batchInvariant) {
     precondition(x.cols == weight.cols && y.rows == x.rows && y.cols == weight.rows,
                  "product shapes: X (\(x.rows), \(x.cols)) · Wᵀ (\(weight.cols), \(weight.rows)) -> Y (\(y.rows), \(y.cols))")
     precondition(beta == 0 || beta == 1, "products accumulate (beta 1) or overwrite (beta 0)")
     let type = weight.packed.type
     let kernel = (x.rows <= ProductPolicy.gemmAboveRows && !ProductPolicy.openBLASOnly) || type != .float32
-        || ProductPolicy.batchInvariant
+        || batchInvariant
     // 16-bit weights times more rows than the AVX2 kernels' sweet spot: widened tile by tile into OpenBLAS's
     // GEMM. The AVX-512 kernels are faster than that at every row count measured (B2 W2 float16 1,345 tok/s
     // against 1,084 widened), so with them the kernel runs.
-    let widened = !ProductPolicy.batchInvariant && x.rows > kernelMaxRows && (type == .float16 || type == .bfloat16)
+    let widened = !batchInvariant && x.rows > kernelMaxRows && (type == .float16 || type == .bfloat16)
         && !Kernels.hasAVX512
     precondition(bias == nil || beta == 1, "a product onto its bias accumulates")
     splitProduct(ProductJob(x: x, weight: weight, y: y, beta: beta, bias: bias,
@@ -116,9 +117,10 @@ func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixVie
 /// set to the bias (`b` (m)), each part of a split product setting its own columns just before its product (in
 /// the thread that then reads them). The same bits as filling `Y` first.
 @inline(__always)
-func biasedProduct(_ x: ConstMatrixView, _ weight: Weight, bias: UnsafePointer<Float>?, into y: MatrixView) {
-    guard let bias else { return accumulateProduct(x, weight, into: y, beta: 0) }
-    accumulateProduct(x, weight, into: y, beta: 1, bias: bias)
+func biasedProduct(_ x: ConstMatrixView, _ weight: Weight, bias: UnsafePointer<Float>?, into y: MatrixView,
+                   batchInvariant: Bool = ProductPolicy.batchInvariant) {
+    guard let bias else { return accumulateProduct(x, weight, into: y, beta: 0, batchInvariant: batchInvariant) }
+    accumulateProduct(x, weight, into: y, beta: 1, bias: bias, batchInvariant: batchInvariant)
 }
 
 /// `Y (n, m) = X (n, k) · WT (k, m) + b` (or without `b` when `bias` is nil) from a pre-transposed weight `WT`
