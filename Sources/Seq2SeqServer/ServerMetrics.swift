@@ -1,7 +1,6 @@
 import CoreMetrics
 import Foundation
 import Prometheus
-import Synchronization
 
 /// The server's Prometheus metrics, through swift-metrics over a registry of the server's own (so that
 /// several servers in one process, as in the tests, keep separate counts).
@@ -21,8 +20,8 @@ public final class ServerMetrics: Sendable {
     /// Handles made once per label set: making one goes through the registry (its lock, the name's
     /// validation, the dimensions' sort), which cost about 2% of the server's CPU at the date model's
     /// saturation when done for every request and step.
-    private let requestHandles = Mutex<[RequestKey: RequestHandles]>([:])
-    private let modelHandles = Mutex<[String: ModelHandles]>([:])
+    private let requestHandles = LockedCache<RequestKey, RequestHandles>()
+    private let modelHandles = LockedCache<String, ModelHandles>()
 
     private struct RequestKey: Hashable { let route: String, outcome: String }
     private struct RequestHandles: Sendable { let count: CoreMetrics.Counter, duration: CoreMetrics.Timer }
@@ -46,29 +45,23 @@ public final class ServerMetrics: Sendable {
     /// Counts one answered request and records its duration.
     public func request(route: String, outcome: String, duration: Duration) {
         let key = RequestKey(route: route, outcome: outcome)
-        let h = requestHandles.withLock { cache in
-            if let h = cache[key] { return h }
-            let h = RequestHandles(
+        let h = requestHandles.value(for: key) {
+            RequestHandles(
                 count: Counter(label: "seq2seq_requests_total", dimensions: [("route", route), ("outcome", outcome)], factory: factory),
                 duration: Timer(label: "seq2seq_request_duration_seconds", dimensions: [("route", route)], factory: factory))
-            cache[key] = h
-            return h
         }
         h.count.increment()
         h.duration.recordNanoseconds(duration.nanoseconds)
     }
 
     private func handles(_ model: String) -> ModelHandles {
-        modelHandles.withLock { cache in
-            if let h = cache[model] { return h }
+        modelHandles.value(for: model) {
             let d = [("model", model)]
-            let h = ModelHandles(
+            return ModelHandles(
                 queueWait: Timer(label: "seq2seq_queue_duration_seconds", dimensions: d, factory: factory),
                 queueSize: Gauge(label: "seq2seq_queue_size", dimensions: d, factory: factory),
                 stepRows: Recorder(label: "seq2seq_step_rows", dimensions: d, aggregate: true, factory: factory),
                 generated: Counter(label: "seq2seq_generated_tokens_total", dimensions: d, factory: factory))
-            cache[model] = h
-            return h
         }
     }
 
@@ -86,6 +79,23 @@ public final class ServerMetrics: Sendable {
             Gauge(label: "process_resident_memory_bytes", factory: factory).record(rss)
         }
         return registry.emitToString()
+    }
+}
+
+/// Values made once per key, under an `NSLock` (a pthread mutex, whose ordering ThreadSanitizer sees; it
+/// reported the accesses a contended `Synchronization.Mutex` ordered here as a race, in a CI run).
+private final class LockedCache<Key: Hashable, Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Key: Value] = [:]
+
+    /// The value for `key`, made by `make` (under the lock) the first time.
+    func value(for key: Key, orMake make: () -> Value) -> Value {
+        lock.lock()
+        defer { lock.unlock() }
+        if let v = values[key] { return v }
+        let v = make()
+        values[key] = v
+        return v
     }
 }
 
