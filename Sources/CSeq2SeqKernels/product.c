@@ -281,6 +281,12 @@ float *s2s_thread_scratch(size_t count) {
     return block->data;
 }
 
+static _Thread_local int batch_invariant;
+
+int s2s_thread_batch_invariant(void) { return batch_invariant; }
+
+void s2s_set_thread_batch_invariant(int on) { batch_invariant = on != 0; }
+
 void s2s_mix(int n, int len, int d, const float *a, size_t lda, const float *mem, size_t ldm, float *y, size_t ldy) {
     if (n <= 0 || d <= 0) return;
 #if S2S_X86

@@ -63,7 +63,7 @@ public final class Translator {
             throw Seq2SeqError.invalidOptions(
                 "this request needs about \(bytes >> 20) MiB of working memory (\(rows), \(sentences) sentences decoded together, sources of up to \(longest) tokens\(options.returnAttention ? ", attention returned" : "")), more than the limit of \(Self.workspaceLimit >> 20) MiB; use a smaller beam, batch or max length")
         }
-        return ProductPolicy.$batchInvariant.withValue(batchInvariant) {
+        return ProductPolicy.with(batchInvariant: batchInvariant) {
             runSorted(sources) { batch, indices in
                 engine.search(batch, prefixes: indices.map { prepared[$0].prefix }, streams: indices.map { prepared[$0].index },
                               options: options, arena: arena)
@@ -93,7 +93,7 @@ public final class Translator {
                 throw Seq2SeqError.invalidInput("target \(i): \(e.message)")
             }
         }
-        return ProductPolicy.$batchInvariant.withValue(batchInvariant) {
+        return ProductPolicy.with(batchInvariant: batchInvariant) {
             runSorted(model.encoderInputs(sources)) { batch, indices in
                 engine.score(batch, targets: indices.map { targets[$0] }, arena: arena)
             }

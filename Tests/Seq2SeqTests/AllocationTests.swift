@@ -76,4 +76,64 @@ struct AllocationTests {
         #expect(counts[10] == counts[40], "\(mode): \(counts[10]!) allocations for 10 steps, \(counts[40]!) for 40")
         print("\(mode): \(counts[10]!) allocations per call at 10 steps, \(counts[40]!) at 40")
     }
+
+    /// The decoding session, driven as the server's engine thread drives it (a plain thread, no task): a step
+    /// that neither admits nor finishes a sentence allocates nothing, with and without batch invariance, greedy
+    /// and beam.
+    @Test("A decoding session's steps between admission and completion allocate nothing",
+          arguments: [(1, true), (4, true), (1, false), (4, false)])
+    func sessionSteps(_ beam: Int, _ invariant: Bool) throws {
+        let model = try Seq2SeqModel.embeddedDateModel()
+        let session = try DecodingSession(model: model, maxRows: 16, maxSourceLength: 40, batchInvariant: invariant)
+        let sources = try ["24/11/2026", "Tuesday, 24 November 2026", "nov 24 2026"].map { try model.sourceIDs(for: $0) }
+        let options = DecodingOptions(beamSize: beam, maxLength: 12, minLength: 12)
+        let run = SessionRun(session: session, sources: sources, options: options)
+        run.onPlainThread()  // warm-up
+        run.onPlainThread()
+        #expect(run.finished == sources.count && run.failure == nil, "\(run.finished) finished, \(String(describing: run.failure))")
+        // Step 0 admits and encodes the three sentences; the last step finishes them (their results).
+        #expect(run.steps == 12, "beam \(beam): \(run.steps) steps")
+        let between = run.counts[1..<max(1, run.steps - 1)]
+        #expect(between.allSatisfy { $0 == 0 }, "beam \(beam) invariant \(invariant): allocations per step \(run.counts[0..<run.steps])")
+    }
+}
+
+/// One pass of a session over a few sentences on a thread of its own (no task), counting each step's allocations.
+private final class SessionRun: @unchecked Sendable {
+    let session: DecodingSession
+    let sources: [[Int]]
+    let options: DecodingOptions
+    var counts = [Int](repeating: -1, count: 64)  // step i's allocations (allocated before counting)
+    var steps = 0
+    var finished = 0
+    var failure: (any Error)?
+
+    init(session: DecodingSession, sources: [[Int]], options: DecodingOptions) {
+        self.session = session
+        self.sources = sources
+        self.options = options
+    }
+
+    func onPlainThread() {
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            steps = 0
+            finished = 0
+            do {
+                for s in sources { _ = try session.add(s, options: options) }
+            } catch {
+                failure = error
+                return
+            }
+            while !session.isIdle && steps < counts.count {
+                var completed: [DecodingSession.Completed] = []
+                counts[steps] = AllocationTests.allocations { completed = session.step() }
+                finished += completed.count
+                steps += 1
+            }
+        }
+        thread.start()
+        done.wait()
+    }
 }

@@ -274,7 +274,7 @@ struct KernelTests {
                 }
             }
             #expect(worst < 1e-5, "\(type) (\(m), \(k)) × \(n) rows: relative error \(worst)")
-            ProductPolicy.$batchInvariant.withValue(true) {
+            ProductPolicy.with(batchInvariant: true) {
                 accumulateProduct(xs, weight, into: MatrixView(y, rows: n, cols: m), beta: 0)
             }
             Kernels.product(xs, packed, into: MatrixView(z, rows: n, cols: m), accumulate: false)

@@ -91,6 +91,11 @@ void s2s_widen(int wtype, const void *w, size_t ldw, int m, int k, float *out);
 /// when too small, so after the first call of a given size it allocates nothing; freed when the thread exits;
 /// NULL if allocation fails.
 float *s2s_thread_scratch(size_t count);
+/// The calling thread's batch-invariant flag (0 or 1; 0 on a new thread): the engine's
+/// `ProductPolicy.batchInvariant`, a thread's own so that setting it allocates nothing.
+int s2s_thread_batch_invariant(void);
+/// Sets the calling thread's batch-invariant flag.
+void s2s_set_thread_batch_invariant(int on);
 
 /// Converts `count` floats to binary16 / bfloat16 bits, round to nearest even (NaN stays NaN).
 void s2s_to_f16(const float *src, uint16_t *dst, size_t count);

@@ -143,6 +143,12 @@ public enum Kernels {
         s2s_widen(w.type.kernelCode, w.base, w.ld, Int32(w.rows), Int32(w.cols), out)
     }
 
+    /// The calling thread's batch-invariant flag (`s2s_thread_batch_invariant`; false on a new thread).
+    static var threadBatchInvariant: Bool {
+        @inline(__always) get { s2s_thread_batch_invariant() != 0 }
+        @inline(__always) set { s2s_set_thread_batch_invariant(newValue ? 1 : 0) }
+    }
+
     /// At least `count` floats of the calling thread's own scratch (grown on first need, then reused).
     @inline(__always)
     static func threadScratch(_ count: Int) -> UnsafeMutablePointer<Float> {

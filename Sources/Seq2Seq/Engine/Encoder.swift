@@ -115,7 +115,7 @@ private struct DirectionPass {
     let finalH: MatrixView?  // (N, Le·D): the bridge's final states; nil when the bridge needs none
     let finalC: MatrixView?  // (N, Le·D): LSTM final cell states likewise
     let finalColumn: Int  // k·D + direction·H
-    /// The caller's `ProductPolicy.batchInvariant` (a task-local: a pool thread has none of its own).
+    /// The caller's `ProductPolicy.batchInvariant` (a thread's own flag: the pool thread's is false).
     let batchInvariant: Bool
 
     func run() {
@@ -149,7 +149,7 @@ private struct DirectionPass {
 /// each pass's products and cell updates then running whole on its thread (the pool, busy with the pair, runs a
 /// nested split inline): two fork-joins per time step fewer, and the non-invariant input projection's GEMM
 /// on both cores. In batch-invariant mode the same bits (the kernels' products do not depend on how they are
-/// split; each pass carries the caller's mode, a task-local the pool thread lacks); outside it, a GEMM's
+/// split; each pass carries the caller's mode, a flag of the caller's thread); outside it, a GEMM's
 /// columns are no longer split in two, which OpenBLAS may round differently. With one thread, or more than
 /// two, the passes run in turn, each splitting its products across the pool as before.
 private struct DirectionPair {

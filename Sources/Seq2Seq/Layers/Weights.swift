@@ -62,11 +62,25 @@ struct Linear: @unchecked Sendable {
     }
 }
 
-/// How products are computed, for the current decoding call (set by `Translator` from `DecodingOptions`).
+/// How products are computed, for the current decoding call (set by `Translator` and `DecodingSession`).
 enum ProductPolicy {
     /// Batch-invariant mode: every product that touches a row goes through the engine's kernels, whose
     /// per-element reduction order does not depend on the other rows, the row count or the thread split.
-    @TaskLocal static var batchInvariant = false
+    ///
+    /// The calling thread's own flag, set around each call by `with(batchInvariant:_:)` (decoding calls are
+    /// synchronous: they run on one thread from start to end). Not a task-local: binding one on a thread with
+    /// no task (the server's engine thread) allocates, at every session step. A pool thread's flag is false:
+    /// work that makes products there carries the caller's (the encoder's `DirectionPass`).
+    static var batchInvariant: Bool { Kernels.threadBatchInvariant }
+
+    /// Runs `body` with the calling thread's batch-invariant flag set to `value`, then restores the flag.
+    @inline(__always)
+    static func with<T>(batchInvariant value: Bool, _ body: () throws -> T) rethrows -> T {
+        let saved = Kernels.threadBatchInvariant
+        Kernels.threadBatchInvariant = value
+        defer { Kernels.threadBatchInvariant = saved }
+        return try body()
+    }
 
     /// `SEQ2SEQ_PRODUCTS=openblas` in the environment: float32 products of up to 16 rows go to OpenBLAS
     /// (GEMV for one row, blocked GEMVs for 2–8, GEMM above) as before the engine had its own kernels; for
@@ -92,8 +106,8 @@ enum ProductPolicy {
 /// The weight's rows are split across the worker pool when the product is large enough to pay for it. Each
 /// part is one call of the engine's weight-stationary kernel (any compute type; up to
 /// `ProductPolicy.gemmAboveRows` rows, or any number in batch-invariant mode), or one single-threaded OpenBLAS
-/// GEMM for larger float32 batches. `batchInvariant` is read where the call is made: a caller running on a pool
-/// thread (which has no task, so no task-local value) passes its own.
+/// GEMM for larger float32 batches. `batchInvariant` is read where the call is made: work running on a pool
+/// thread (whose own flag is false) passes its caller's.
 @inline(__always)
 func accumulateProduct(_ x: ConstMatrixView, _ weight: Weight, into y: MatrixView, beta: Float,
                        bias: UnsafePointer<Float>? = nil, batchInvariant: Bool = ProductPolicy.batchInvariant) {

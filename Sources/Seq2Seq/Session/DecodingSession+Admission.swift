@@ -3,7 +3,9 @@
 extension DecodingSession {
     /// Removes the rows of cancelled live sentences (keeping the others contiguous and in order).
     func retireCancelled() {
-        guard live.contains(where: { $0.cancelled }) else { return }
+        var any = false
+        for i in live.indices where live[i].cancelled { any = true; break }
+        guard any else { return }
         var next = 0
         var keep = 0
         for i in live.indices {

@@ -207,13 +207,15 @@ public final class DecodingSession {
     /// One step: retire cancelled sentences, admit queued ones whose rows fit, run the decoder over every
     /// live row, and return the sentences that finished at this step.
     public func step() -> [Completed] {
-        ProductPolicy.$batchInvariant.withValue(batchInvariant) { runStep() }
+        ProductPolicy.with(batchInvariant: batchInvariant) { runStep() }
     }
 
     private func runStep() -> [Completed] {
         retireCancelled()
         admit()
-        let R = live.last.map { $0.rowStart + $0.rows } ?? 0
+        // Index loops over `live` (not `last`, `enumerated()`, `contains`): the generic ones allocate a coroutine
+        // frame per element read in a debug build, and the allocation test runs one.
+        let R = live.isEmpty ? 0 : live[live.count - 1].rowStart + live[live.count - 1].rows
         lastStepRows = R
         guard R > 0 else { return [] }
         let c = model.config
@@ -222,7 +224,8 @@ public final class DecodingSession {
 
         // Per sentence: its controls for this step and its rows' statistics (the search's own per-row code).
         let stride = maxRows + 1
-        for (i, s) in live.enumerated() {
+        for i in live.indices {
+            let s = live[i]
             s.t += 1
             (statistics + i).initialize(to: s.statistics(logits: state.logits, vocabulary: V, eos: eos, lse: lse, topValue: topValue,
                                                          topToken: topToken, topFound: topFound, stride: stride))
