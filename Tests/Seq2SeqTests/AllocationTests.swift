@@ -9,8 +9,10 @@ import Testing
 ///
 /// Counted: every malloc/calloc/realloc/posix_memalign/aligned_alloc/memalign of the decoding thread
 /// (`CAllocationCounter` interposes them in the test executable; per thread, so tests running in parallel do not
-/// count). The worker pool's threads are not counted: they run only product parts (C kernels and single-threaded
-/// OpenBLAS calls, handed over as a C function pointer and a raw context, see `WorkerPool.run`).
+/// count). The worker pool's threads are not counted: they run product parts (C kernels and single-threaded
+/// OpenBLAS calls), rows of a step's cell updates and attention, and, with two threads, one direction of a
+/// bidirectional encoder layer (once per batch, not per step), each handed over as a C function pointer and a
+/// raw context (`WorkerPool.run`).
 /// Skipped under AddressSanitizer and ThreadSanitizer, which interpose the same functions themselves (the
 /// counter is compiled out there), and on platforms other than Linux/glibc.
 @Suite("Allocations per decode step", .serialized,
