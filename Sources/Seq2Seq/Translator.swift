@@ -115,7 +115,9 @@ public final class Translator {
         let rows = sentences * max(options.beamSize, options.rowsPerSentence)
         let steps = options.maxSteps(sourceLength: S)
         let H = c.hiddenSize, D = c.encoderOutputSize, G = c.cell.gates * H
-        let encoder = sentences * S * (c.embeddingSize + 2 * D + G + (c.attentionSize ?? H))
+        // (the backward direction's input projections too: a bidirectional layer's directions run at once)
+        let backward = c.bidirectionalEncoder ? c.cell.gates * c.encoderHidden : 0
+        let encoder = sentences * S * (c.embeddingSize + 2 * D + G + backward + (c.attentionSize ?? H))
             + sentences * (4 * G + 4 * D + 2 * c.encoderLayers * D)
         let state = rows * (4 * c.decoderLayers * H + 2 * H + c.embeddingSize + D + 2 * G + (c.attentionSize ?? 0) + S
             + (c.outputProjectionSize ?? 0))

@@ -64,12 +64,17 @@ extension Engine {
         let finalC = keepFinals && c.cell == .lstm ? arena.matrix(N, Le * D) : arena.matrix(0, 1)
         let summary = arena.matrix(N, D)
 
-        // Each direction has its own working buffers, so both directions of a layer can run at once.
+        // Each direction has its own working buffers (reused by every layer), so both directions of a layer
+        // can run at once: proj (T, G), gh (N, G), h (N, H), and the LSTM cell state (N, H).
+        let directions = c.bidirectionalEncoder ? 2 : 1
+        let buffers = (0..<directions).map { _ in
+            (proj: arena.matrix(T, G), gh: arena.matrix(N, G), h: arena.matrix(N, H), state: arena.matrix(c.cell == .lstm ? N : 0, H))
+        }
         func pass(_ direction: Int, input: ConstMatrixView, out: MatrixView, layer k: Int) -> DirectionPass {
-            DirectionPass(layer: w.encoder[k][direction], cell: c.cell, hidden: H, direction: direction,
+            let b = buffers[direction]
+            return DirectionPass(layer: w.encoder[k][direction], cell: c.cell, hidden: H, direction: direction,
                           count: N, maxLength: Smax, lengths: lengths, offsets: offsets, input: input, out: out,
-                          proj: arena.matrix(T, G), gh: arena.matrix(N, G), h: arena.matrix(N, H),
-                          state: arena.matrix(c.cell == .lstm ? N : 0, H),
+                          proj: b.proj, gh: b.gh, h: b.h, state: b.state,
                           summary: k == Le - 1 ? summary : nil,
                           finalH: keepFinals ? finalH : nil, finalC: keepFinals && c.cell == .lstm ? finalC : nil,
                           finalColumn: k * D + direction * H, batchInvariant: ProductPolicy.batchInvariant)
@@ -119,6 +124,8 @@ private struct DirectionPass {
     let batchInvariant: Bool
 
     func run() {
+        BLAS.scale(h, by: 0)  // zero initial states (the buffers serve every layer)
+        BLAS.scale(state, by: 0)
         // One product for all positions of all sentences: proj = input · W_ihᵀ + folded bias.
         if layer.weightIH.packed.type == .float32 && !batchInvariant && input.rows > ProductPolicy.gemmAboveRows {
             proj.fillRows(with: layer.inputBias)
