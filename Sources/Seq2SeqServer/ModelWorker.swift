@@ -262,6 +262,8 @@ public final class ModelWorker: @unchecked Sendable {
                         continue
                     }
                     do {
+                        let started = ContinuousClock.now
+                        defer { metrics.engineBusy(ContinuousClock.now - started, model: name) }
                         let r = try translator.score(sources: sources, targets: targets)
                         finish(job, .success(.scores(r)))
                     } catch {
@@ -287,7 +289,9 @@ public final class ModelWorker: @unchecked Sendable {
             }
             waited = false
             let pendingBefore = session.pendingSentences
+            let started = ContinuousClock.now
             let completed = session.step()
+            let stepDuration = ContinuousClock.now - started
             let admitted = pendingBefore - session.pendingSentences
             if admitted > 0 {
                 dequeued(admitted)
@@ -299,7 +303,7 @@ public final class ModelWorker: @unchecked Sendable {
                     }
                 }
             }
-            metrics.step(rows: session.lastStepRows, model: name)
+            metrics.step(rows: session.lastStepRows, duration: stepDuration, model: name)
             var tokens = 0
             for c in completed {
                 guard let (job, i) = owners.removeValue(forKey: c.id) else { continue }

@@ -12,6 +12,8 @@ import Prometheus
 /// | `seq2seq_queue_duration_seconds{model}` | histogram: from arrival to the first sentence's admission |
 /// | `seq2seq_queue_size{model}` | gauge: sentences waiting for rows |
 /// | `seq2seq_step_rows{model}` | histogram: live rows per decoder step |
+/// | `seq2seq_step_duration_seconds{model}` | histogram: the engine thread's time per step (admission, decoder step, search) |
+/// | `seq2seq_engine_busy_seconds_total{model}` | counter: the engine thread's time in steps and scoring (`rate()` is its utilization, 0–1) |
 /// | `seq2seq_generated_tokens_total{model}` | counter (tokens/s is its `rate()`), eos included |
 /// | `process_resident_memory_bytes` | gauge, read from `/proc/self/statm` at each scrape |
 public final class ServerMetrics: Sendable {
@@ -27,6 +29,7 @@ public final class ServerMetrics: Sendable {
     private struct RequestHandles: Sendable { let count: CoreMetrics.Counter, duration: CoreMetrics.Timer }
     private struct ModelHandles: Sendable {
         let queueWait: CoreMetrics.Timer, queueSize: CoreMetrics.Gauge, stepRows: CoreMetrics.Recorder
+        let stepDuration: CoreMetrics.Timer, busy: CoreMetrics.FloatingPointCounter
         let generated: CoreMetrics.Counter
     }
 
@@ -39,6 +42,14 @@ public final class ServerMetrics: Sendable {
             .seconds(5), .seconds(10), .seconds(30),
         ]
         f.defaultValueHistogramBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        // A step takes tens of microseconds on a small model, tens of milliseconds on a large batch of a large one.
+        f.durationHistogramBuckets = [
+            "seq2seq_step_duration_seconds": [
+                .microseconds(25), .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500),
+                .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+            ],
+        ]
         factory = f
     }
 
@@ -61,6 +72,8 @@ public final class ServerMetrics: Sendable {
                 queueWait: Timer(label: "seq2seq_queue_duration_seconds", dimensions: d, factory: factory),
                 queueSize: Gauge(label: "seq2seq_queue_size", dimensions: d, factory: factory),
                 stepRows: Recorder(label: "seq2seq_step_rows", dimensions: d, aggregate: true, factory: factory),
+                stepDuration: Timer(label: "seq2seq_step_duration_seconds", dimensions: d, factory: factory),
+                busy: FloatingPointCounter(label: "seq2seq_engine_busy_seconds_total", dimensions: d, factory: factory),
                 generated: Counter(label: "seq2seq_generated_tokens_total", dimensions: d, factory: factory))
         }
     }
@@ -69,7 +82,16 @@ public final class ServerMetrics: Sendable {
 
     func queueSize(_ n: Int, model: String) { handles(model).queueSize.record(n) }
 
-    func step(rows: Int, model: String) { handles(model).stepRows.record(rows) }
+    /// One decoder step of `rows` live rows that took the engine thread `duration`.
+    func step(rows: Int, duration: Duration, model: String) {
+        let h = handles(model)
+        h.stepRows.record(rows)
+        h.stepDuration.recordNanoseconds(duration.nanoseconds)
+        h.busy.increment(by: duration.seconds)
+    }
+
+    /// Engine-thread time outside steps (a scoring request).
+    func engineBusy(_ duration: Duration, model: String) { handles(model).busy.increment(by: duration.seconds) }
 
     func generated(_ tokens: Int, model: String) { handles(model).generated.increment(by: tokens) }
 
@@ -111,5 +133,11 @@ extension Duration {
     var nanoseconds: Int64 {
         let (s, a) = components
         return s * 1_000_000_000 + a / 1_000_000_000
+    }
+
+    /// Seconds, as a floating-point number.
+    var seconds: Double {
+        let (s, a) = components
+        return Double(s) + Double(a) * 1e-18
     }
 }

@@ -26,7 +26,8 @@ struct ObservabilityTests {
         m.generated(11, model: "dates")
         m.generated(5, model: "dates")
         m.generated(7, model: "other")
-        for rows in [1, 2, 3] { m.step(rows: rows, model: "dates") }
+        for rows in [1, 2, 3] { m.step(rows: rows, duration: .microseconds(40 * rows), model: "dates") }
+        m.engineBusy(.milliseconds(2), model: "dates")
         m.queueSize(4, model: "dates")
         m.queueSize(2, model: "dates")
         let text = m.exposition()
@@ -39,6 +40,12 @@ struct ObservabilityTests {
         #expect(Self.value(text, "seq2seq_generated_tokens_total", ["model=\"other\""]) == 7)
         #expect(Self.value(text, "seq2seq_step_rows_count", ["model=\"dates\""]) == 3)
         #expect(Self.value(text, "seq2seq_step_rows_sum", ["model=\"dates\""]) == 6)
+        #expect(Self.value(text, "seq2seq_step_duration_seconds_count", ["model=\"dates\""]) == 3)
+        // 40, 80 and 120 µs: two steps at or under the 100 µs bucket's bound, all three under 250 µs.
+        #expect(Self.value(text, "seq2seq_step_duration_seconds_bucket", ["model=\"dates\"", "le=\"0.0001\""]) == 2)
+        #expect(Self.value(text, "seq2seq_step_duration_seconds_bucket", ["model=\"dates\"", "le=\"0.00025\""]) == 3)
+        let busy = Self.value(text, "seq2seq_engine_busy_seconds_total", ["model=\"dates\""]) ?? 0
+        #expect(abs(busy - 0.00224) < 1e-12, "busy \(busy)")
         #expect(Self.value(text, "seq2seq_queue_size", ["model=\"dates\""]) == 2)
     }
 
