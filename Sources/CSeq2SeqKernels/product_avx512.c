@@ -23,8 +23,10 @@
 /// Loops over a tile's rows fully unrolled, so its accumulators stay in registers (not an array in memory,
 /// zeroed by a call to memset for every tile).
 #define S2S_UNROLL _Pragma("clang loop unroll(full)")
-/// Bytes ahead prefetched in each 16-bit or int8 weight row (as product.c).
+/// Bytes ahead prefetched in each weight row (as product.c).
 #define S2S_PREFETCH 4096
+/// The smallest float32 weight (bytes) whose rows are prefetched: 1 MiB, half a core's L2 on the machines measured.
+#define S2S_PREFETCH_F32_MIN_BYTES ((size_t)1 << 20)
 
 // MARK: - Float weights (f32, f16, bf16; int8 converted, for k above the integer path's limit)
 
@@ -80,7 +82,8 @@ S2S_AVX512 S2S_INLINE __m128 hsum16x4(__m512 a0, __m512 a1, __m512 a2, __m512 a3
 
 // WB weight rows from i0 times XB activation rows from r0: WB·XB accumulators.
 S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw, const float *scales, int i0,
-                                int k, const float *x, size_t ldx, int r0, float *y, size_t ldy, int accumulate) {
+                                int k, const float *x, size_t ldx, int r0, float *y, size_t ldy, int accumulate,
+                                int prefetch) {
     __m512 a[4][6];
     S2S_UNROLL
     for (int b = 0; b < WB; b++)
@@ -89,10 +92,10 @@ S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw
     int j = 0;
     for (; j + 16 <= k; j += 16) {
         __m512 wv[4];
-        if (t != S2S_F32)
+        if (prefetch)
             S2S_UNROLL
             for (int b = 0; b < WB; b++)
-                _mm_prefetch((const char *)w + ((size_t)(i0 + b) * ldw + (size_t)j) * (t == S2S_I8 ? 1 : 2) + S2S_PREFETCH,
+                _mm_prefetch((const char *)w + ((size_t)(i0 + b) * ldw + (size_t)j) * (t == S2S_I8 ? 1 : t == S2S_F32 ? 4 : 2) + S2S_PREFETCH,
                              _MM_HINT_T0);
         S2S_UNROLL
         for (int b = 0; b < WB; b++) wv[b] = load16(t, w, (size_t)(i0 + b) * ldw + (size_t)j);
@@ -142,13 +145,13 @@ S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw
 #define S2S_ROWS(T, WB)                                                                      \
     do {                                                                                     \
         int r = 0;                                                                           \
-        for (; r + 6 <= n; r += 6) tile(T, WB, 6, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); \
+        for (; r + 6 <= n; r += 6) tile(T, WB, 6, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); \
         switch (n - r) {                                                                     \
-        case 5: tile(T, WB, 5, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
-        case 4: tile(T, WB, 4, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
-        case 3: tile(T, WB, 3, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
-        case 2: tile(T, WB, 2, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
-        case 1: tile(T, WB, 1, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc); break;         \
+        case 5: tile(T, WB, 5, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
+        case 4: tile(T, WB, 4, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
+        case 3: tile(T, WB, 3, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
+        case 2: tile(T, WB, 2, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
+        case 1: tile(T, WB, 1, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
         }                                                                                    \
     } while (0)
 
@@ -161,6 +164,10 @@ S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw
 
 S2S_AVX512 void s2s_product_avx512(int t, const void *w, size_t ldw, const float *scales, int m, int k,
                                    const float *x, size_t ldx, int n, float *y, size_t ldy, int acc) {
+    // Software prefetch ahead in each weight row: always for 16-bit and int8 weights; for float32 weights only
+    // over several activation rows of a product whose weights do not fit in a core's L2 (beam 5 on B1 and B2:
+    // W3 about 1.28x; at one row the hardware prefetcher keeps up alone, and over weights in L2 it is overhead).
+    int pf = t != S2S_F32 || (n > 1 && (size_t)m * ldw * sizeof(float) >= S2S_PREFETCH_F32_MIN_BYTES);
     switch (t) {
     case S2S_F32: S2S_PRODUCT(S2S_F32); break;
     case S2S_F16: S2S_PRODUCT(S2S_F16); break;
