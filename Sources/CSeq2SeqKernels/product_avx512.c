@@ -147,11 +147,11 @@ S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw
         int r = 0;                                                                           \
         for (; r + 6 <= n; r += 6) tile(T, WB, 6, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); \
         switch (n - r) {                                                                     \
-        case 5: tile(T, WB, 5, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
-        case 4: tile(T, WB, 4, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
-        case 3: tile(T, WB, 3, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
-        case 2: tile(T, WB, 2, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
-        case 1: tile(T, WB, 1, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;         \
+        case 5: tile(T, WB, 5, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;     \
+        case 4: tile(T, WB, 4, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;     \
+        case 3: tile(T, WB, 3, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;     \
+        case 2: tile(T, WB, 2, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;     \
+        case 1: tile(T, WB, 1, w, ldw, scales, i, k, x, ldx, r, y, ldy, acc, pf); break;     \
         }                                                                                    \
     } while (0)
 
@@ -165,8 +165,8 @@ S2S_AVX512 S2S_INLINE void tile(int t, int WB, int XB, const void *w, size_t ldw
 S2S_AVX512 void s2s_product_avx512(int t, const void *w, size_t ldw, const float *scales, int m, int k,
                                    const float *x, size_t ldx, int n, float *y, size_t ldy, int acc) {
     // Software prefetch ahead in each weight row: always for 16-bit and int8 weights; for float32 weights only
-    // over several activation rows of a product whose weights do not fit in a core's L2 (beam 5 on B1 and B2:
-    // W3 about 1.28x; at one row the hardware prefetcher keeps up alone, and over weights in L2 it is overhead).
+    // when several activation rows read weights (this call's rows) that do not fit in a core's L2 (beam 5 on B1
+    // and B2: W3 1.15x; at one row the hardware prefetcher keeps up alone, B2 W1 0.90x with it).
     int pf = t != S2S_F32 || (n > 1 && (size_t)m * ldw * sizeof(float) >= S2S_PREFETCH_F32_MIN_BYTES);
     switch (t) {
     case S2S_F32: S2S_PRODUCT(S2S_F32); break;

@@ -136,8 +136,5 @@ extension Duration {
     }
 
     /// Seconds, as a floating-point number.
-    var seconds: Double {
-        let (s, a) = components
-        return Double(s) + Double(a) * 1e-18
-    }
+    var seconds: Double { Double(nanoseconds) * 1e-9 }
 }
