@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 @testable import Seq2Seq
 import Testing
 
@@ -166,6 +167,44 @@ struct BLASTests {
         #expect(BLASThreads.spinMicroseconds == 0)
         BLASThreads.spinMicroseconds = 5_000_000
         #expect(BLASThreads.spinMicroseconds == 1_000_000)
+    }
+}
+
+/// Which threads ran a two-part job's parts; each part waits (up to `waitSeconds`) for the other to start.
+private final class TwoParts {
+    let caller = pthread_self()
+    let thread = UnsafeMutablePointer<pthread_t>.allocate(capacity: 2)  // (2): each part writes its own
+    let started = Atomic<Int>(0)
+    let waitSeconds: Double
+    init(waitSeconds: Double) {
+        self.waitSeconds = waitSeconds
+        thread.initialize(repeating: caller, count: 2)
+    }
+    deinit { thread.deallocate() }
+}
+
+extension BLASTests {
+    @Test("A small job does not wake a sleeping pool worker (the caller runs every part); a large one does")
+    func poolWake() {
+        let pool = WorkerPool()  // its own: other suites share `WorkerPool.shared` concurrently
+        pool.setWidth(2)
+        pool.spinMicroseconds = 0  // the worker sleeps after 64 polls
+        let job: WorkerPool.PartFunction = { raw, part in
+            let j = raw.assumingMemoryBound(to: TwoParts.self).pointee
+            j.thread[part] = pthread_self()
+            j.started.wrappingAdd(1, ordering: .acquiringAndReleasing)
+            let end = Date(timeIntervalSinceNow: j.waitSeconds)
+            while j.started.load(ordering: .acquiring) < 2 && Date() < end { usleep(100) }
+        }
+        usleep(20_000)
+        var small = TwoParts(waitSeconds: 0.05)
+        pool.run(parts: 2, work: pool.wakeWork - 1, state: &small, job)
+        #expect(pthread_equal(small.thread[0], small.caller) != 0 && pthread_equal(small.thread[1], small.caller) != 0,
+                "a job below wakeWork ran a part on the sleeping worker")
+        usleep(20_000)
+        var large = TwoParts(waitSeconds: 10)
+        pool.run(parts: 2, work: pool.wakeWork, state: &large, job)
+        #expect(pthread_equal(large.thread[0], large.thread[1]) == 0, "a job of wakeWork did not wake the worker")
     }
 }
 

@@ -32,6 +32,14 @@ final class WorkerPool: @unchecked Sendable {
         set { spinNanos.store(max(0, min(newValue, 1_000_000)) * 1000, ordering: .relaxed) }
     }
 
+    /// The smallest job (`run`'s `work`: multiply-adds for a product) that wakes a sleeping worker. Waking one
+    /// costs the caller a system call, and the worker arrives tens of microseconds later, after a smaller job
+    /// is done: only a polling worker shares it. `SEQ2SEQ_POOL_WAKE_WORK=N` in the environment sets it.
+    let wakeWork: Int = {
+        guard let v = getenv("SEQ2SEQ_POOL_WAKE_WORK"), let n = Int(String(cString: v)), n >= 0 else { return 1 << 20 }
+        return n
+    }()
+
     private let widthValue = Atomic<Int>(1)
 
     private let generation = Atomic<Int>(0)
@@ -52,7 +60,8 @@ final class WorkerPool: @unchecked Sendable {
         return min(n, 1_000_000)
     }() * 1000)
 
-    private init() {
+    /// A pool of its own (internal for the tests; the engine uses `shared`). Its threads live as long as the process.
+    init() {
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&condition, nil)
     }
@@ -76,8 +85,10 @@ final class WorkerPool: @unchecked Sendable {
     ///
     /// Parts are claimed one at a time by the caller and the workers alike, so a worker that is slow to
     /// wake (the machine is busy) costs nothing: the caller runs the unclaimed parts itself. When another
-    /// thread is using the pool, the caller runs every part itself.
-    func run(parts: Int, context: UnsafeMutableRawPointer, _ function: PartFunction) {
+    /// thread is using the pool, the caller runs every part itself. `work` (multiply-adds, or the like) says
+    /// whether the job is worth waking a sleeping worker for (`wakeWork`): a smaller one is offered only to
+    /// workers still polling, and the caller runs what they do not take.
+    func run(parts: Int, work: Int = .max, context: UnsafeMutableRawPointer, _ function: PartFunction) {
         if parts <= 1 || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
             for p in 0..<parts { function(context, p) }
             return
@@ -92,7 +103,7 @@ final class WorkerPool: @unchecked Sendable {
         // to sleep either sees the new job or is woken. (A missed wake-up would only idle a worker: the caller
         // claims any part nobody else does.)
         generation.store(ticket, ordering: .sequentiallyConsistent)
-        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 && work >= wakeWork {
             pthread_mutex_lock(&mutex)
             pthread_cond_broadcast(&condition)
             pthread_mutex_unlock(&mutex)
@@ -107,8 +118,8 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Runs `body(&state, part)` for `part` in `0 ..< parts` with a job state passed by pointer (no allocation).
     @inline(__always)
-    func run<State>(parts: Int, state: inout State, _ function: PartFunction) {
-        withUnsafeMutablePointer(to: &state) { run(parts: parts, context: UnsafeMutableRawPointer($0), function) }
+    func run<State>(parts: Int, work: Int = .max, state: inout State, _ function: PartFunction) {
+        withUnsafeMutablePointer(to: &state) { run(parts: parts, work: work, context: UnsafeMutableRawPointer($0), function) }
     }
 
     /// Takes the next unclaimed part of job `ticket`, or nil when none is left (or the job is no longer current).

@@ -349,7 +349,7 @@ func forEachRow<State>(_ rows: Int, work: Int, state: inout State, _ function: @
             return
         }
         var job = RowJob(rows: rows, parts: parts, state: raw, function: function)
-        pool.run(parts: parts, state: &job) { raw, part in
+        pool.run(parts: parts, work: rows * work, state: &job) { raw, part in
             let job = raw.assumingMemoryBound(to: RowJob.self).pointee
             var r = part
             while r < job.rows { job.function(job.state, r); r += job.parts }

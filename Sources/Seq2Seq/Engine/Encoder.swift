@@ -123,6 +123,9 @@ private struct DirectionPass {
     /// The caller's `ProductPolicy.batchInvariant` (a thread's own flag: the pool thread's is false).
     let batchInvariant: Bool
 
+    /// Multiply-adds of the pass: both products at every position of every sentence.
+    var work: Int { input.rows * (layer.weightIH.rows * layer.weightIH.cols + layer.weightHH.rows * layer.weightHH.cols) }
+
     func run() {
         BLAS.scale(h, by: 0)  // zero initial states (the buffers serve every layer)
         BLAS.scale(state, by: 0)
@@ -170,7 +173,7 @@ private struct DirectionPair {
             backward.run()
             return
         }
-        pool.run(parts: 2, state: &self) { raw, part in
+        pool.run(parts: 2, work: forward.work, state: &self) { raw, part in
             let pair = raw.assumingMemoryBound(to: DirectionPair.self)
             if part == 0 { pair.pointee.forward.run() } else { pair.pointee.backward.run() }
         }

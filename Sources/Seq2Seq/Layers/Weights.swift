@@ -197,14 +197,15 @@ private struct ProductJob {
 private func splitProduct(_ product: ProductJob) {
     let m = product.outputs
     let pool = WorkerPool.shared
-    let parts = m * product.x.cols * max(product.x.rows, 1) >= 96 * 1024 && m >= 64 ? pool.width : 1
+    let work = m * product.x.cols * max(product.x.rows, 1)  // multiply-adds
+    let parts = work >= 96 * 1024 && m >= 64 ? pool.width : 1
     if parts == 1 {
         product.run(0, m)
         return
     }
     var job = product
     job.step = ((m + parts - 1) / parts + 15) & ~15
-    pool.run(parts: parts, state: &job) { raw, p in
+    pool.run(parts: parts, work: work, state: &job) { raw, p in
         let job = raw.assumingMemoryBound(to: ProductJob.self).pointee
         let m = job.outputs
         let start = min(p * job.step, m)
