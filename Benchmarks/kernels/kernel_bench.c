@@ -1,5 +1,5 @@
 // The engine's weight-stationary product (s2s_product) on one thread, every instruction set the CPU has, in one
-// process: the shapes of B1 and B2's decoder products at 1, 5 and 32 rows. Best of 7 timings of repeated calls.
+// process: the shapes of the date model's, B1's and B2's decoder products at 1, 5 and 32 rows. Best of 7 timings of repeated calls.
 // Build and run: Benchmarks/kernels/run.sh
 #include "seq2seq_kernels.h"
 
@@ -15,8 +15,9 @@ static double now(void) {
 
 int main(void) {
     static const int shapes[][3] = {  // m (weight rows), k, n (activation rows)
+        {384, 288, 1}, {384, 128, 1},                            // the date model's decoder GRU (W_ih, W_hh)
         {8000, 256, 1}, {8000, 256, 5}, {8000, 256, 32},        // B1's output layer
-        {768, 512, 32},                                          // B1's GRU input weights
+        {768, 512, 1}, {768, 512, 32},                           // B1's GRU input weights
         {32000, 512, 1}, {32000, 512, 5}, {32000, 512, 32},     // B2's output layer
         {2048, 1024, 5}, {2048, 1024, 32},                      // B2's first LSTM layer
     };
