@@ -5,8 +5,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift build --build-tests
 swift test --skip-build --skip Seq2SeqServerTests 2>&1 | tee .build/swift-test.log
-# The server's suites on their own (a plain `swift test` passes too): the in-process server's handlers run on the cooperative pool (two threads
-# on a 2-core machine), which the other suites' long synchronous sweeps would otherwise hold for minutes.
+# The server's suites on their own (a plain `swift test` passes too): the in-process server's handlers run on
+# the cooperative pool (two threads on a 2-core machine), which the other suites' long synchronous sweeps would
+# otherwise hold for minutes.
 swift test --skip-build --filter Seq2SeqServerTests 2>&1 | tee -a .build/swift-test.log
 # The golden cases through the real command line (needs python3, standard library only).
 if command -v python3 >/dev/null; then

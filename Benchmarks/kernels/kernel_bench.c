@@ -1,5 +1,6 @@
 // The engine's weight-stationary product (s2s_product) on one thread, every instruction set the CPU has, in one
-// process: the shapes of the date model's, B1's and B2's decoder products at 1, 5 and 32 rows. Best of 7 timings of repeated calls.
+// process: the shapes of the date model's, B1's and B2's decoder products at 1, 5 and 32 rows. Best of 7
+// timings of repeated calls.
 // Build and run: Benchmarks/kernels/run.sh
 #include "seq2seq_kernels.h"
 

@@ -25,8 +25,9 @@ final class WorkerPool: @unchecked Sendable {
     /// How long an idle worker polls for the next job before it sleeps, in microseconds (0: after 64 polls).
     /// A job that finds its worker asleep runs alone, or, when it is large (`wakeWork`), pays a wake-up on
     /// the caller's path (a system call) and runs its first parts alone, the worker arriving late; a polling
-    /// worker takes its part within a microsecond, but holds its core meanwhile. The default, 100 µs, spans the serial work between the
-    /// products of a decoder step; `SEQ2SEQ_POOL_SPIN_US=N` in the environment sets it at start.
+    /// worker takes its part within a microsecond, but holds its core meanwhile. The default, 100 µs, spans
+    /// the serial work between the products of a decoder step; `SEQ2SEQ_POOL_SPIN_US=N` in the environment
+    /// sets it at start.
     var spinMicroseconds: Int {
         get { spinNanos.load(ordering: .relaxed) / 1000 }
         set { spinNanos.store(max(0, min(newValue, 1_000_000)) * 1000, ordering: .relaxed) }

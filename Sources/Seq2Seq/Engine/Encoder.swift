@@ -173,7 +173,7 @@ private struct DirectionPair {
             backward.run()
             return
         }
-        pool.run(parts: 2, work: forward.work, state: &self) { raw, part in
+        pool.run(parts: 2, work: forward.work + backward.work, state: &self) { raw, part in
             let pair = raw.assumingMemoryBound(to: DirectionPair.self)
             if part == 0 { pair.pointee.forward.run() } else { pair.pointee.backward.run() }
         }
