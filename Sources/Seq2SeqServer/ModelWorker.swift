@@ -295,6 +295,7 @@ public final class ModelWorker: @unchecked Sendable {
             let admitted = pendingBefore - session.pendingSentences
             if admitted > 0 {
                 dequeued(admitted)
+                metrics.admission(sentences: session.lastAdmitted.count, model: name)
                 let now = ContinuousClock.now
                 for id in session.lastAdmitted {
                     if let (job, _) = owners[id], !job.admittedLogged {

@@ -12,6 +12,7 @@ import Prometheus
 /// | `seq2seq_queue_duration_seconds{model}` | histogram: from arrival to the first sentence's admission |
 /// | `seq2seq_queue_size{model}` | gauge: sentences waiting for rows |
 /// | `seq2seq_step_rows{model}` | histogram: live rows per decoder step |
+/// | `seq2seq_admission_sentences{model}` | histogram: sentences encoded together at each admission |
 /// | `seq2seq_step_duration_seconds{model}` | histogram: the engine thread's time per step (admission, decoder step, search) |
 /// | `seq2seq_engine_busy_seconds_total{model}` | counter: the engine thread's time in steps and scoring (`rate()` is its utilization, 0–1) |
 /// | `seq2seq_generated_tokens_total{model}` | counter (tokens/s is its `rate()`), eos included |
@@ -29,6 +30,7 @@ public final class ServerMetrics: Sendable {
     private struct RequestHandles: Sendable { let count: CoreMetrics.Counter, duration: CoreMetrics.Timer }
     private struct ModelHandles: Sendable {
         let queueWait: CoreMetrics.Timer, queueSize: CoreMetrics.Gauge, stepRows: CoreMetrics.Recorder
+        let admission: CoreMetrics.Recorder
         let stepDuration: CoreMetrics.Timer, busy: CoreMetrics.FloatingPointCounter
         let generated: CoreMetrics.Counter
     }
@@ -72,6 +74,7 @@ public final class ServerMetrics: Sendable {
                 queueWait: Timer(label: "seq2seq_queue_duration_seconds", dimensions: d, factory: factory),
                 queueSize: Gauge(label: "seq2seq_queue_size", dimensions: d, factory: factory),
                 stepRows: Recorder(label: "seq2seq_step_rows", dimensions: d, aggregate: true, factory: factory),
+                admission: Recorder(label: "seq2seq_admission_sentences", dimensions: d, aggregate: true, factory: factory),
                 stepDuration: Timer(label: "seq2seq_step_duration_seconds", dimensions: d, factory: factory),
                 busy: FloatingPointCounter(label: "seq2seq_engine_busy_seconds_total", dimensions: d, factory: factory),
                 generated: Counter(label: "seq2seq_generated_tokens_total", dimensions: d, factory: factory))
@@ -81,6 +84,9 @@ public final class ServerMetrics: Sendable {
     func queueWait(_ d: Duration, model: String) { handles(model).queueWait.recordNanoseconds(d.nanoseconds) }
 
     func queueSize(_ n: Int, model: String) { handles(model).queueSize.record(n) }
+
+    /// `sentences` encoded together when they joined the decode.
+    func admission(sentences: Int, model: String) { handles(model).admission.record(sentences) }
 
     /// One decoder step of `rows` live rows that took the engine thread `duration`.
     func step(rows: Int, duration: Duration, model: String) {

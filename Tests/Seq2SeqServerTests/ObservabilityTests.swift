@@ -28,6 +28,8 @@ struct ObservabilityTests {
         m.generated(7, model: "other")
         for rows in [1, 2, 3] { m.step(rows: rows, duration: .microseconds(40 * rows), model: "dates") }
         m.engineBusy(.milliseconds(2), model: "dates")
+        m.admission(sentences: 1, model: "dates")
+        m.admission(sentences: 5, model: "dates")
         m.queueSize(4, model: "dates")
         m.queueSize(2, model: "dates")
         let text = m.exposition()
@@ -41,6 +43,9 @@ struct ObservabilityTests {
         #expect(Self.value(text, "seq2seq_step_rows_count", ["model=\"dates\""]) == 3)
         #expect(Self.value(text, "seq2seq_step_rows_sum", ["model=\"dates\""]) == 6)
         #expect(Self.value(text, "seq2seq_step_duration_seconds_count", ["model=\"dates\""]) == 3)
+        #expect(Self.value(text, "seq2seq_admission_sentences_count", ["model=\"dates\""]) == 2)
+        #expect(Self.value(text, "seq2seq_admission_sentences_sum", ["model=\"dates\""]) == 6)
+        #expect(Self.value(text, "seq2seq_admission_sentences_bucket", ["model=\"dates\"", "le=\"4.0\""]) == 1)
         // 40, 80 and 120 µs: two steps at or under the 100 µs bucket's bound, all three under 250 µs.
         #expect(Self.value(text, "seq2seq_step_duration_seconds_bucket", ["model=\"dates\"", "le=\"0.0001\""]) == 2)
         #expect(Self.value(text, "seq2seq_step_duration_seconds_bucket", ["model=\"dates\"", "le=\"0.00025\""]) == 3)

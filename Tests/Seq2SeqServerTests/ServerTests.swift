@@ -33,7 +33,7 @@ struct ServerTests {
         let metrics = try await server.request("GET", "/metrics")
         #expect(metrics.status == 200)
         for name in ["seq2seq_requests_total", "seq2seq_request_duration_seconds", "seq2seq_queue_duration_seconds",
-                     "seq2seq_queue_size", "seq2seq_step_rows", "seq2seq_step_duration_seconds", "seq2seq_engine_busy_seconds_total",
+                     "seq2seq_queue_size", "seq2seq_step_rows", "seq2seq_admission_sentences", "seq2seq_step_duration_seconds", "seq2seq_engine_busy_seconds_total",
                      "seq2seq_generated_tokens_total", "process_resident_memory_bytes"] {
             #expect(metrics.body.contains(name), "metrics lack \(name)")
         }
