@@ -115,6 +115,8 @@ if 'client_cpu_s' in d:
 if d.get('rss_after_warmup_kb', d.get('rss_after_warmup', -1)) > 0:
     a = d.get('rss_after_warmup_kb', d.get('rss_after_warmup', 0) / 1000); e = d.get('rss_end_kb', d.get('rss_end', 0) / 1000)
     line += ', server RSS after warm-up %.1f MB, end %.1f MB (%+.2f%%)' % (a / 1000, e / 1000, (e - a) * 100 / a)
+if 'steal_percent' in d:
+    line += ', CPU stolen by the hypervisor %.1f%%' % d['steal_percent']
 print(line)"
 }
 "$CC" -O2 -o "$work/rawload" Benchmarks/rawload/rawload.c

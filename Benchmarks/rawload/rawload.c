@@ -17,7 +17,8 @@
 // measured window and its resident memory (after warm-up, sampled every second, at the end) are read from
 // /proc. Prints one JSON object: throughput (requests, sentences, generated tokens per second: every "ids"
 // array of a 200 answer, + 1 for its end of sentence), latency percentiles, errors by class, the generator's
-// own CPU time and the server's.
+// own CPU time and the server's, and the share of the machine's CPU time the hypervisor stole while measuring
+// (/proc/stat; a shared virtual machine's noise, which moves latency more than most changes under test).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -198,6 +199,20 @@ static long proc_cpu_ticks(int pid) {  // utime + stime of a process, clock tick
     return ut + st;
 }
 
+// The machine's CPU time stolen by the hypervisor, and all its CPU time, in clock ticks (/proc/stat's "cpu"
+// line: user nice system idle iowait irq softirq steal). Returns 0 when it cannot be read.
+static int machine_ticks(long long *steal, long long *total) {
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return 0;
+    long long v[8] = {0};
+    int n = fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n != 8) return 0;
+    *steal = v[7];
+    *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+    return 1;
+}
+
 static long proc_rss_kb(int pid) {
     char path[64], line[256];
     snprintf(path, sizeof path, "/proc/%d/status", pid);
@@ -278,7 +293,8 @@ int main(int argc, char **argv) {
     measure_end = measure_from + duration;
     double cpu0 = 0, rss_max = 0;
     long srv0 = -1, rss_after_warmup = -1, rss_start = server_pid ? proc_rss_kb(server_pid) : -1;
-    int measuring = 0;
+    int measuring = 0, have_ticks = 0;
+    long long steal0 = 0, total0 = 0, steal1 = 0, total1 = 0;  // machine ticks at the measurement's start and end
     double next_sample = measure_from + 1;
     long i = 0;  // open loop: the next request's index
     if (clients > 0)
@@ -289,6 +305,7 @@ int main(int argc, char **argv) {
         if (!measuring && t >= measure_from) {
             measuring = 1;
             cpu0 = cpu_self();
+            have_ticks = machine_ticks(&steal0, &total0);
             if (server_pid) srv0 = proc_cpu_ticks(server_pid), rss_after_warmup = proc_rss_kb(server_pid);
         }
         if (server_pid && measuring && t >= next_sample && t < measure_end) {
@@ -355,6 +372,7 @@ int main(int argc, char **argv) {
     for (long q = 0; q < inflight + qlen; q++) error_count("timeout", measure_from);
     double cpu = cpu_self() - cpu0;
     long srv1 = server_pid ? proc_cpu_ticks(server_pid) : -1;
+    if (have_ticks) have_ticks = machine_ticks(&steal1, &total1) && total1 > total0;
     long rss_end = server_pid ? proc_rss_kb(server_pid) : -1;
     if (trace) {
         FILE *tf = fopen(trace, "w");
@@ -371,6 +389,8 @@ int main(int argc, char **argv) {
            nlat ? lat[nlat - 1] * 1000 : 0.0);
     for (int e = 0; e < nerrs; e++) printf("%s\"%s\": %ld", e ? ", " : "", errs[e].name, errs[e].n);
     printf("}, \"client_cpu_s\": %.3f, \"wall_s\": %.3f", cpu, wall);
+    // A shared virtual machine's noise: the share of its CPU time the hypervisor gave to others while measuring.
+    if (have_ticks) printf(", \"steal_percent\": %.1f", (double)(steal1 - steal0) * 100 / (double)(total1 - total0));
     if (server_pid) {
         double hz = (double)sysconf(_SC_CLK_TCK);
         if (rss_end > rss_max) rss_max = (double)rss_end;
