@@ -50,6 +50,23 @@ def loadavg():
         return "?"
 
 
+def cpu_ticks():
+    """(stolen, total) CPU ticks of the machine so far, from /proc/stat's "cpu" line; None where unreadable."""
+    try:
+        v = [int(x) for x in open("/proc/stat").readline().split()[1:9]]
+        return v[7], sum(v)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def steal_since(start):
+    """The share of the machine's CPU time the hypervisor gave to other tenants since `start` (cpu_ticks())."""
+    end = cpu_ticks()
+    if start is None or end is None or end[1] <= start[1]:
+        return "?"
+    return f"{100 * (end[0] - start[0]) / (end[1] - start[1]):.1f}%"
+
+
 def pct(x):
     return f"{100 * x:.0f}%" if x is not None else "–"
 
@@ -77,6 +94,7 @@ def main():
         ap.error("--python is required unless --no-torch")
     t_start = time.time()
     load_start = loadavg()
+    ticks_start = cpu_ticks()
 
     run(["swift", "build", "-c", "release", "--product", "seq2seq", "--scratch-path", args.scratch_path], cwd=ROOT)
     cli = os.path.join(ROOT, args.scratch_path, "release", "seq2seq")
@@ -143,7 +161,8 @@ def main():
     print("Roofline: W1, W3: weight bytes per token (" +
           ", ".join(f"{c.upper()} float32 {v['W1']['float32']['weight_mb_per_token']:.1f} MB" for c, v in typed.items()) +
           ") × tok/s over the memory read bandwidth; W2: GFLOP/s over the sgemm rate at the batch-32 output shape.")
-    print(f"Load average (1 min) at start {load_start}, at end {loadavg()}; {time.time() - t_start:.0f} s in all.")
+    print(f"Load average (1 min) at start {load_start}, at end {loadavg()}; CPU time stolen by the hypervisor "
+          f"{steal_since(ticks_start)}; {time.time() - t_start:.0f} s in all.")
 
 
 if __name__ == "__main__":
