@@ -306,15 +306,20 @@ func sortCandidates(_ c: UnsafeMutablePointer<Candidate>, _ n: Int) {
 
 /// The `count` largest of `x[0..<n]` (never index `skip`), highest first, lower index first on ties.
 /// Writes values and indices; returns how many were found (`min(count, n − skipped)`).
+///
+/// Once `count` are kept, blocks of 8 in which no value beats the worst kept (NaN never does) are passed over
+/// with one vector compare; a block with one that does goes through the same one-by-one insertion, so the
+/// result is the plain scan's.
 @inline(__always)
 func topTokens(_ x: UnsafePointer<Float>, _ n: Int, count: Int, skip: Int,
                values: UnsafeMutablePointer<Float>, tokens: UnsafeMutablePointer<Int>) -> Int {
+    guard count > 0 else { return 0 }
     var found = 0
-    for i in 0..<n where i != skip {
+    @inline(__always) func offer(_ i: Int) {
         let v = x[i]
         if found == count {
             // strictly better than the worst kept: equal values keep the lower index
-            if !(v > values[count - 1]) { continue }
+            if !(v > values[count - 1]) { return }
             found -= 1
         }
         var j = found - 1
@@ -326,6 +331,25 @@ func topTokens(_ x: UnsafePointer<Float>, _ n: Int, count: Int, skip: Int,
         values[j + 1] = v
         tokens[j + 1] = i
         found += 1
+    }
+    var i = 0
+    while i < n && found < count {
+        if i != skip { offer(i) }
+        i += 1
+    }
+    guard found == count else { return found }
+    var worst = SIMD8<Float>(repeating: values[count - 1])
+    while i + 8 <= n {
+        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+        if any(v .> worst) {
+            for k in i..<(i + 8) where k != skip { offer(k) }
+            worst = SIMD8(repeating: values[count - 1])
+        }
+        i += 8
+    }
+    while i < n {
+        if i != skip { offer(i) }
+        i += 1
     }
     return found
 }
