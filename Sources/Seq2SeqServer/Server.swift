@@ -137,7 +137,7 @@ struct Handlers: Sendable {
                 ("cell", JSON.string(c.cell.rawValue)), ("attention", JSON.string(c.attention.rawValue)),
                 ("source_vocab_size", "\(c.sourceVocabSize)"), ("target_vocab_size", "\(c.targetVocabSize)"),
                 ("hidden_size", "\(c.hiddenSize)"), ("encoder_layers", "\(c.encoderLayers)"), ("decoder_layers", "\(c.decoderLayers)"),
-                ("parameters", "\(w.model.weightBytes / 4)"), ("compute_type", JSON.string(w.model.computePrecision.description)),
+                ("parameters", "\(w.model.parameterCount)"), ("compute_type", JSON.string(w.model.computePrecision.description)),
                 ("batch_invariant", configuration.batchInvariant ? "true" : "false"),
                 ("max_batch_rows", "\(configuration.maxBatchRows)"), ("ready", w.isReady ? "true" : "false"),
             ])

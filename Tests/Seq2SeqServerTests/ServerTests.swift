@@ -29,6 +29,7 @@ struct ServerTests {
         let list = models.json?["models"]?.array ?? []
         #expect(list.compactMap { $0["name"]?.string } == ["dates", "second"])
         #expect(list.first?["default"] == .bool(true))
+        #expect(list.first?["parameters"] == .int(372_080))
         _ = try await server.request("POST", "/v1/translate", Self.body(["24/11/2026"]))
         let metrics = try await server.request("GET", "/metrics")
         #expect(metrics.status == 200)

@@ -32,6 +32,15 @@ struct ComputePrecisionTests {
         #expect(some.computeTypes[.attention] == .int8 && some.computeTypes[.output] == .bfloat16)
     }
 
+    @Test("A model's parameter count does not depend on its compute type (the server's /v1/models reports it)")
+    func parameterCount() throws {
+        #expect(try Seq2SeqModel.embeddedDateModel().parameterCount == 372_080)  // the README's figure
+        for type in ["int8", "float16", "int8_float16"] {
+            let p = try #require(ComputePrecision(type))
+            #expect(try Seq2SeqModel.embeddedDateModel(computeType: p.type, otherFamilies: p.otherFamilies).parameterCount == 372_080, "\(type)")
+        }
+    }
+
     @Test("The other families run exactly as that type's own families do: bit for bit")
     func otherFamiliesAreTheSameProducts() throws {
         let dir = try makeRandomModel(StoredQuantizationTests.randomConfig(tied: false), seed: 32)

@@ -189,6 +189,12 @@ public final class Seq2SeqModel: Sendable {
         return Tokenization.join(tokens, with: config.tokenizer(for: .target).kind == .characters ? .characters : .whitespace)
     }
 
+    /// The model's parameters: the elements of every tensor its config defines (MODEL.md), less the optional
+    /// biases its file leaves out; the same whatever the compute type.
+    public var parameterCount: Int {
+        config.tensorSpecs.reduce(0) { $0 + ($1.optional && tensor($1.name) == nil ? 0 : $1.shape.reduce(1, *)) }
+    }
+
     /// Bytes of the model's tensors as loaded: float32 tensors (after conversion) at 4 bytes an element, a stored
     /// quantized model's weights at their stored size.
     public var weightBytes: Int {
