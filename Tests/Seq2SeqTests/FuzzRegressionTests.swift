@@ -10,7 +10,7 @@ import Testing
 /// Replay one file in the fuzzer itself with `scripts/fuzz.sh <target> 0 FILE`.
 @Suite("Fuzz regressions")
 struct FuzzRegressionTests {
-    static let targets = ["safetensors", "config", "vocabulary", "requests", "pickle"]
+    static let targets = ["safetensors", "config", "vocabulary", "requests", "pickle", "converter"]
     static let reproducers = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/fuzz")
     static let corpus = Fixtures.repositoryRoot.appendingPathComponent("Fuzz/corpus")
 
@@ -132,5 +132,126 @@ struct FuzzRegressionTests {
                 _ = Self.acceptOrRefuse(file) { try c.stateDict() }
             }
         }
+    }
+
+    @Test("data.pkl streams in the toolkit fixtures' checkpoints convert or are refused; what converts writes and loads")
+    func converter() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seq2seq-fuzz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bases = try ConverterReplay.bases(scratch: dir)
+        for file in Self.files(Self.reproducers.appendingPathComponent("converter")) + Self.files(Self.corpus.appendingPathComponent("converter")) {
+            let bytes = try readFile(file.path)
+            var converted: [String] = []
+            for base in bases {
+                // As the fuzzer does: only a stream whose storages resolve against the fixture's records goes on.
+                guard (try? bytes.withUnsafeBytes({ try Unpickler.load($0, context: "fuzz.pkl", resolve: TorchCheckpoint.storages(in: base.archive, prefix: base.prefix)) })) != nil else { continue }
+                try base.rewrite(with: bytes)
+                guard let model = Self.acceptOrRefuse(file, { try Converter.convert(base.source) }) else { continue }
+                _ = model.summary
+                if Self.acceptOrRefuse(file, { try model.write(to: dir.appendingPathComponent("model").path) }) != nil {
+                    converted.append(base.fixture)
+                }
+            }
+            // A seed is its fixture's own data.pkl: it must still convert through the rewritten checkpoint.
+            if file.path.hasPrefix(Self.corpus.path) {
+                let fixture = file.deletingPathExtension().lastPathComponent
+                #expect(converted.contains(fixture), "seed \(fixture) did not convert against its own fixture")
+            }
+        }
+    }
+}
+
+/// The converter fuzz target's rewriting, mirrored: a toolkit fixture's checkpoint with every storage record
+/// kept (64-byte aligned, as torch.save writes them) and data.pkl replaced, put last in the file and first in the
+/// central directory (TorchCheckpoint takes the archive's name from the first entry). Keep in step with
+/// `Fuzz/ConverterFuzzer.swift`.
+struct ConverterReplay {
+    enum Kind { case openNMT, joeyNMT, fairseq, tutorial }
+    let fixture: String
+    let kind: Kind
+    let directory: String
+    let archive: ZipArchive
+    let prefix: String
+    let path: String
+    /// The kept records as written (local headers and data), and their central directory entries.
+    let body: [UInt8]
+    let directoryEntries: [UInt8]
+    let keptCount: Int
+
+    static let fixtures: [(String, String, Kind)] = [
+        ("onmt_brnn_lstm_general", "model_step_1500.pt", .openNMT), ("onmt_gru_mlp_bridge", "model_step_1000.pt", .openNMT),
+        ("onmt_lstm_dot_nofeed_shared", "model_step_3000.pt", .openNMT), ("joey_gru_bahdanau_nofeed", "best.ckpt", .joeyNMT),
+        ("joey_lstm_luong", "best.ckpt", .joeyNMT), ("joey_spm", "best.ckpt", .joeyNMT),
+        ("fairseq_bilstm_proj", "checkpoint_best.pt", .fairseq), ("tutorial_attn", "model.pt", .tutorial),
+    ]
+
+    static func bases(scratch: URL) throws -> [ConverterReplay] {
+        try fixtures.map { fixture, checkpoint, kind in
+            let directory = Fixtures.repositoryRoot.appendingPathComponent("Tests/Fixtures/toolkits/\(fixture)").path
+            let archive = try ZipArchive(file: MappedFile(path: directory + "/" + checkpoint))
+            let first = archive.entries[0].name
+            let prefix = String(first[..<first.firstIndex(of: "/")!])
+            var body: [UInt8] = [], cd: [UInt8] = [], kept = 0
+            for e in archive.entries where e.name != prefix + "/data.pkl" {
+                cd += directoryEntry(e.name, crc: e.crc32, size: e.dataRange.count, offset: body.count)
+                body += localHeader(e.name, crc: e.crc32, size: e.dataRange.count, padding: alignment(body.count, 30 + e.name.utf8.count))
+                body += archive.bytes(of: e)
+                kept += 1
+            }
+            let sub = scratch.appendingPathComponent(fixture)
+            try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
+            return ConverterReplay(fixture: fixture, kind: kind, directory: directory, archive: archive, prefix: prefix,
+                                   path: sub.appendingPathComponent(checkpoint).path, body: body, directoryEntries: cd, keptCount: kept)
+        }
+    }
+
+    var source: Converter.Source {
+        switch kind {
+        case .openNMT: return .openNMT(checkpoint: path)
+        case .joeyNMT: return .joeyNMT(modelDirectory: directory, checkpoint: path)
+        case .fairseq: return .fairseq(checkpoint: path, dataDirectory: directory + "/data")
+        case .tutorial: return .pytorchTutorial(checkpoint: path)
+        }
+    }
+
+    /// Writes the checkpoint with `pickle` as its data.pkl.
+    func rewrite(with pickle: [UInt8]) throws {
+        let name = prefix + "/data.pkl", crc = pickle.withUnsafeBytes { CRC32.checksum($0) }
+        var out = body + Self.localHeader(name, crc: crc, size: pickle.count, padding: Self.alignment(body.count, 30 + name.utf8.count)) + pickle
+        let cdOffset = out.count
+        let cd = Self.directoryEntry(name, crc: crc, size: pickle.count, offset: body.count) + directoryEntries
+        out += cd
+        Self.le(UInt32(0x0605_4B50), &out); Self.le(UInt16(0), &out); Self.le(UInt16(0), &out)
+        Self.le(UInt16(keptCount + 1), &out); Self.le(UInt16(keptCount + 1), &out)
+        Self.le(UInt32(cd.count), &out); Self.le(UInt32(cdOffset), &out); Self.le(UInt16(0), &out)
+        try Data(out).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func le<T: FixedWidthInteger>(_ v: T, _ out: inout [UInt8]) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+
+    /// A stored local header; `padding` bytes of an extra field ("FB") align the data that follows.
+    static func localHeader(_ name: String, crc: UInt32, size: Int, padding: Int) -> [UInt8] {
+        var h: [UInt8] = []
+        le(UInt32(0x0403_4B50), &h); le(UInt16(20), &h); le(UInt16(0), &h); le(UInt16(0), &h); le(UInt32(0), &h)
+        le(crc, &h); le(UInt32(size), &h); le(UInt32(size), &h); le(UInt16(name.utf8.count), &h); le(UInt16(padding), &h)
+        h += Array(name.utf8)
+        if padding > 0 { le(UInt16(0x4246), &h); le(UInt16(padding - 4), &h); h += [UInt8](repeating: 0x5A, count: padding - 4) }
+        return h
+    }
+
+    static func directoryEntry(_ name: String, crc: UInt32, size: Int, offset: Int) -> [UInt8] {
+        var d: [UInt8] = []
+        le(UInt32(0x0201_4B50), &d); le(UInt16(20), &d); le(UInt16(20), &d); le(UInt16(0), &d); le(UInt16(0), &d)
+        le(UInt32(0), &d); le(crc, &d); le(UInt32(size), &d); le(UInt32(size), &d)
+        le(UInt16(name.utf8.count), &d); le(UInt16(0), &d); le(UInt16(0), &d); le(UInt16(0), &d); le(UInt16(0), &d)
+        le(UInt32(0), &d); le(UInt32(offset), &d)
+        return d + Array(name.utf8)
+    }
+
+    /// Extra-field bytes that put data after a header of `headerLength` at `offset` on a 64-byte boundary.
+    static func alignment(_ offset: Int, _ headerLength: Int) -> Int {
+        let r = (offset + headerLength) % 64
+        return r == 0 ? 0 : (64 - r < 4 ? 128 - r : 64 - r)
     }
 }
