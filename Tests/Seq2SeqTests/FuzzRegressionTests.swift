@@ -162,6 +162,37 @@ struct FuzzRegressionTests {
     }
 }
 
+extension FuzzRegressionTests {
+    /// Each converter reproducer, in the fixture it was made from, and what the refusal must name.
+    static let converterRefusals: [(file: String, fixture: String, message: String)] = [
+        // weight_hh_l0 viewed as (0, 2⁶²): He = 2⁶², and 3·He overflowed before any tensor was read.
+        ("onmt-empty-view-huge-dimension.pkl", "onmt_lstm_dot_nofeed_shared",
+         "tensor encoder.rnn.weight_hh_l0 has shape [0, 4611686018427387904], which holds no elements"),
+        // embedding.weight viewed as (42, 2³⁰) with strides (0, 0): reading it asked for 168 GiB.
+        ("tutorial-broadcast-embedding.pkl", "tutorial_attn",
+         "tensor embedding.weight of shape [42, 1073741824] (strides [0, 0]) has 45097156608 elements but its storage \"0\" holds 2688"),
+    ]
+
+    @Test("Converter reproducers are refused with a message naming the tensor or option and its sizes")
+    func converterRefusals() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("seq2seq-fuzz-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bases = try ConverterReplay.bases(scratch: dir)
+        #expect(Set(Self.converterRefusals.map(\.file)) == Set(Self.files(Self.reproducers.appendingPathComponent("converter")).map(\.lastPathComponent)))
+        for (file, fixture, message) in Self.converterRefusals {
+            let base = try #require(bases.first { $0.fixture == fixture })
+            try base.rewrite(with: readFile(Self.reproducers.appendingPathComponent("converter/\(file)").path))
+            do {
+                _ = try Converter.convert(base.source)
+                Issue.record("\(file): converted, expected a refusal")
+            } catch let error as Seq2SeqError {
+                #expect("\(error)".contains(message), "\(file): \(error)")
+            }
+        }
+    }
+}
+
 /// The converter fuzz target's rewriting, mirrored: a toolkit fixture's checkpoint with every storage record
 /// kept (64-byte aligned, as torch.save writes them) and data.pkl replaced, put last in the file and first in the
 /// central directory (TorchCheckpoint takes the archive's name from the first entry). Keep in step with

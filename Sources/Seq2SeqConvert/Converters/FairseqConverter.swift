@@ -45,8 +45,8 @@ enum FairseqConverter {
         var Ld = 0
         while w.has("decoder.layers.\(Ld).weight_ih") { Ld += 1 }
         let bidirectional = w.has("encoder.lstm.weight_ih_l0_reverse")
-        guard Le > 0, Ld > 0, let He = w.shape("encoder.lstm.weight_hh_l0")?.last,
-              let H = w.shape("decoder.layers.0.weight_hh")?.last else {
+        guard Le > 0, Ld > 0, let He = try w.shape("encoder.lstm.weight_hh_l0")?.last,
+              let H = try w.shape("decoder.layers.0.weight_hh")?.last else {
             throw Seq2SeqError.invalidModel("\(path): no encoder.lstm / decoder.layers weights")
         }
         let D = He * (bidirectional ? 2 : 1)

@@ -67,7 +67,7 @@ enum JoeyNMTConverter {
         var Ld = 0
         while w.has("decoder.rnn.weight_ih_l\(Ld)") { Ld += 1 }
         let bidirectional = w.has("encoder.rnn.weight_ih_l0_reverse")
-        guard Le > 0, Ld > 0, let He = w.shape("encoder.rnn.weight_hh_l0")?.last, let H = w.shape("decoder.rnn.weight_hh_l0")?.last else {
+        guard Le > 0, Ld > 0, let He = try w.shape("encoder.rnn.weight_hh_l0")?.last, let H = try w.shape("decoder.rnn.weight_hh_l0")?.last else {
             throw Seq2SeqError.invalidModel("\(ckptPath): no encoder.rnn / decoder.rnn weights")
         }
         let D = He * (bidirectional ? 2 : 1)

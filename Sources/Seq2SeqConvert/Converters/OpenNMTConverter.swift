@@ -47,7 +47,7 @@ enum OpenNMTConverter {
         var Le = 0
         while w.has("encoder.rnn.weight_ih_l\(Le)") { Le += 1 }
         let bidirectional = w.has("encoder.rnn.weight_ih_l0_reverse")
-        guard Le > 0, let He = w.shape("encoder.rnn.weight_hh_l0")?.last else {
+        guard Le > 0, let He = try w.shape("encoder.rnn.weight_hh_l0")?.last else {
             throw Seq2SeqError.invalidModel("\(path): no encoder.rnn weights (is this an RNN model? encoder_type \(try opt.string("encoder_type", default: "?")))")
         }
         let inputFeed = w.has("decoder.rnn.layers.0.weight_ih")
@@ -56,7 +56,7 @@ enum OpenNMTConverter {
         }
         var Ld = 0
         while w.has(decoderName(Ld, "weight_ih")) { Ld += 1 }
-        guard Ld > 0, let H = w.shape(decoderName(0, "weight_hh"))?.last else {
+        guard Ld > 0, let H = try w.shape(decoderName(0, "weight_hh"))?.last else {
             throw Seq2SeqError.invalidModel("\(path): no decoder.rnn weights")
         }
         let D = He * (bidirectional ? 2 : 1)

@@ -29,6 +29,7 @@ struct ToolkitWeights {
         guard let t = tensors[name] else {
             throw Seq2SeqError.invalidModel("\(origin): tensor \(name) is missing")
         }
+        try requireWeight(name, t)
         guard t.shape.count == shape.count,
               zip(t.shape, shape).allSatisfy({ actual, expected in expected.map { $0 == actual } ?? true }) else {
             let want = shape.map { $0.map(String.init) ?? "*" }.joined(separator: ", ")
@@ -49,8 +50,27 @@ struct ToolkitWeights {
     /// Marks `name` as understood without reading it (a tied duplicate).
     mutating func skip(_ name: String) { if has(name) { taken.insert(name) } }
 
-    /// The shape of `name`, or nil.
-    func shape(_ name: String) -> [Int]? { tensors[name]?.shape }
+    /// The shape of `name`, or nil when absent; throws when no weight can have it (see `requireWeight`), since
+    /// converters derive layer sizes from it.
+    func shape(_ name: String) throws -> [Int]? {
+        guard let t = tensors[name] else { return nil }
+        try requireWeight(name, t)
+        return t.shape
+    }
+
+    /// Refuses a tensor that no trained weight is. One with no elements: a zero dimension lets the others be
+    /// anything (a view of shape (0, 2⁶²) fits any storage), and sizes derived from them (`4·H`, `E + H`)
+    /// would overflow. A broadcast view (stride 0) with more elements than its storage holds: it reads
+    /// as that many floats, so a few bytes of pickle could ask for any amount of memory. With both refused,
+    /// every dimension is at most its storage's element count, which the file's size bounds.
+    private func requireWeight(_ name: String, _ t: TorchTensor) throws {
+        guard t.count > 0 else {
+            throw Seq2SeqError.invalidModel("\(origin): tensor \(name) has shape \(t.shape), which holds no elements")
+        }
+        guard t.count <= t.storage.count else {
+            throw Seq2SeqError.invalidModel("\(origin): tensor \(name) of shape \(t.shape) (strides \(t.strides)) has \(t.count) elements but its storage \"\(t.storage.key)\" holds \(t.storage.count): a broadcast view is not a trained weight")
+        }
+    }
 
     /// Whether `a` and `b` are the same tensor (shared storage, same view): tied weights.
     func areTied(_ a: String, _ b: String) -> Bool {
