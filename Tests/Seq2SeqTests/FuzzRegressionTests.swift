@@ -165,12 +165,15 @@ struct FuzzRegressionTests {
 extension FuzzRegressionTests {
     /// Each converter reproducer, in the fixture it was made from, and what the refusal must name.
     static let converterRefusals: [(file: String, fixture: String, message: String)] = [
-        // weight_hh_l0 viewed as (0, 2⁶²): He = 2⁶², and 3·He overflowed before any tensor was read.
+        // weight_hh_l0 (an LSTM's) viewed as (0, 2⁶²): He = 2⁶², and 4·He overflowed before any tensor was read.
         ("onmt-empty-view-huge-dimension.pkl", "onmt_lstm_dot_nofeed_shared",
          "tensor encoder.rnn.weight_hh_l0 has shape [0, 4611686018427387904], which holds no elements"),
         // embedding.weight viewed as (42, 2³⁰) with strides (0, 0): reading it asked for 168 GiB.
         ("tutorial-broadcast-embedding.pkl", "tutorial_attn",
          "tensor embedding.weight of shape [42, 1073741824] (strides [0, 0]) has 45097156608 elements but its storage \"0\" holds 2688"),
+        // Encoder narrowed to 16 per direction (D = 32) under a decoder of H = 64: the bridge's row slice ran past its end.
+        ("onmt-bridge-encoder-narrower-than-decoder.pkl", "onmt_gru_mlp_bridge",
+         "-bridge: the encoder's final states have size 32 (16 per direction) but the decoder's hidden size is 64"),
     ]
 
     @Test("Converter reproducers are refused with a message naming the tensor or option and its sizes")

@@ -119,6 +119,11 @@ enum OpenNMTConverter {
             bridge = .linear
             let L = Le, dirs = bidirectional ? 2 : 1
             guard Le == Ld else { throw unsupported(path, "-bridge with enc_layers ≠ dec_layers", "the decoder reads one bridged state per encoder layer") }
+            // OpenNMT-py's bridge keeps the size of the stacked finals, so each layer's slice below is the decoder's
+            // state only when D = H (a hostile checkpoint could make the slice run past the end).
+            guard D == H else {
+                throw Seq2SeqError.invalidModel("\(path): -bridge: the encoder's final states have size \(D) (\(He) per direction) but the decoder's hidden size is \(H); OpenNMT-py's bridge keeps the size, so they must be equal")
+            }
             for (index, prefix) in Array((cell == .lstm ? ["bridge", "bridge_cell"] : ["bridge"]).enumerated()) {
                 let W = try w.take("encoder.bridge.\(index).weight", shape: [L * He, L * He])
                 let b = try w.takeIfPresent("encoder.bridge.\(index).bias", shape: [L * He])
