@@ -315,26 +315,9 @@ func topTokens(_ x: UnsafePointer<Float>, _ n: Int, count: Int, skip: Int,
                values: UnsafeMutablePointer<Float>, tokens: UnsafeMutablePointer<Int>) -> Int {
     guard count > 0 else { return 0 }
     var found = 0
-    @inline(__always) func offer(_ i: Int) {
-        let v = x[i]
-        if found == count {
-            // strictly better than the worst kept: equal values keep the lower index
-            if !(v > values[count - 1]) { return }
-            found -= 1
-        }
-        var j = found - 1
-        while j >= 0 && v > values[j] {
-            values[j + 1] = values[j]
-            tokens[j + 1] = tokens[j]
-            j -= 1
-        }
-        values[j + 1] = v
-        tokens[j + 1] = i
-        found += 1
-    }
     var i = 0
     while i < n && found < count {
-        if i != skip { offer(i) }
+        if i != skip { offerTop(x[i], i, count: count, found: &found, values: values, tokens: tokens) }
         i += 1
     }
     guard found == count else { return found }
@@ -342,16 +325,37 @@ func topTokens(_ x: UnsafePointer<Float>, _ n: Int, count: Int, skip: Int,
     while i + 8 <= n {
         let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
         if any(v .> worst) {
-            for k in i..<(i + 8) where k != skip { offer(k) }
+            for k in i..<(i + 8) where k != skip { offerTop(x[k], k, count: count, found: &found, values: values, tokens: tokens) }
             worst = SIMD8(repeating: values[count - 1])
         }
         i += 8
     }
     while i < n {
-        if i != skip { offer(i) }
+        if i != skip { offerTop(x[i], i, count: count, found: &found, values: values, tokens: tokens) }
         i += 1
     }
     return found
+}
+
+/// One step of `topTokens`' scan: `v` (at index `i`) enters the sorted list of `found` (at most `count`) if it
+/// is strictly better than the worst kept once the list is full (equal values keep the lower index).
+/// A function of its own, not a closure over `found`: a capturing closure allocates its box in a debug build.
+@inline(__always)
+private func offerTop(_ v: Float, _ i: Int, count: Int, found: inout Int,
+                      values: UnsafeMutablePointer<Float>, tokens: UnsafeMutablePointer<Int>) {
+    if found == count {
+        if !(v > values[count - 1]) { return }
+        found -= 1
+    }
+    var j = found - 1
+    while j >= 0 && v > values[j] {
+        values[j + 1] = values[j]
+        tokens[j + 1] = tokens[j]
+        j -= 1
+    }
+    values[j + 1] = v
+    tokens[j + 1] = i
+    found += 1
 }
 
 #if canImport(Glibc)
