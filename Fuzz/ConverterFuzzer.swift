@@ -16,6 +16,12 @@ import Darwin
 //
 // Streams that resolve against no fixture stop at the unpickler (which the pickle target covers); skipping
 // them keeps a run's executions on the mapping code. Seeds: the fixtures' own data.pkl streams (Fuzz/corpus/converter).
+//
+// Measured (2 cores, 2026-12-03): 300–460 executions a second; three runs of 15 minutes (950k executions,
+// coverage 5,302) found no crash by byte mutation alone. The three crashes fixed (Tests/Fixtures/fuzz/converter)
+// need a tensor's size and stride tuples rewritten, several consistently, which byte mutation rarely does:
+// they were found reading the mapping and replaying reshaped fixtures through this target. A mutator that
+// rewrites those tuples (LLVMFuzzerCustomMutator) is the next step.
 
 /// A fixture checkpoint: its toolkit, its records, and the scratch copy whose data.pkl the fuzzer replaces.
 private struct Base {
