@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ServiceLifecycle
+import Synchronization
 
 /// glibc's `int malloc_trim(size_t pad)`, looked up once (Swift's Glibc module does not export `malloc.h`);
 /// nil where the C library has none (musl, Darwin).
@@ -28,16 +29,28 @@ struct MemoryTrimService: Service {
     /// What a trim does (`trim()`; tests count the calls).
     var trimNow: @Sendable () -> Void = { MemoryTrimService.trim() }
 
+    /// Trims every `interval` until graceful shutdown (or cancellation), then returns.
+    ///
+    /// The loop wakes at least every 100 ms to see whether shutdown was asked for (a flag the shutdown handler
+    /// sets), rather than waiting in ServiceLifecycle's `cancelWhenGracefulShutdown`, which resumes through an
+    /// unstructured task on the global pool: the service then ends on its own task's executor, whatever holds
+    /// the pool.
     func run() async throws {
-        guard interval > 0 else {
-            try? await gracefulShutdown()
-            return
-        }
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(max(10, Int64(interval * 1000))))  // never a busy loop
-                trimNow()
+        let stop = ShutdownFlag()
+        await withGracefulShutdownHandler {
+            let every = Duration.milliseconds(max(10, Int64(interval * 1000)))  // never a busy loop
+            var next = ContinuousClock.now + every
+            while !stop.isSet && !Task.isCancelled {
+                let now = ContinuousClock.now
+                if interval > 0 && now >= next {
+                    trimNow()
+                    next = now + every
+                }
+                let wait = interval > 0 ? min(next - now, .milliseconds(100)) : .milliseconds(100)
+                try? await Task.sleep(for: max(wait, .milliseconds(1)))
             }
+        } onGracefulShutdown: {
+            stop.set()
         }
     }
 
@@ -49,4 +62,11 @@ struct MemoryTrimService: Service {
     static func trim() -> Bool {
         mallocTrim?(0) == 1
     }
+}
+
+/// Set once, by the graceful-shutdown handler; read by the trimming loop.
+private final class ShutdownFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
 }
