@@ -149,7 +149,7 @@ public struct TorchTensor: @unchecked Sendable, Equatable {
         }
         if let direct = float32Buffer { return Array(direct) }
         let raw = storage.bytes
-        return gather { i -> Float in
+        return try gather { i -> Float in
             switch dtype {
             case .float32: return Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
             case .float16: return halfToFloat(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
@@ -166,7 +166,7 @@ public struct TorchTensor: @unchecked Sendable, Equatable {
             throw Seq2SeqError.invalidModel("a tensor of dtype \(dtype.rawValue) (storage \"\(storage.key)\") holds floating-point values: read it with floats()")
         }
         let raw = storage.bytes
-        return gather { i -> Int in
+        return try gather { i -> Int in
             switch dtype {
             case .int64: return Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)))
             case .int32: return Int(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self)))
@@ -195,9 +195,16 @@ public struct TorchTensor: @unchecked Sendable, Equatable {
     }
 
     /// `element(i)` for each storage index of the view, in row-major order.
-    private func gather<T>(_ element: (Int) -> T) -> [T] {
+    /// Elements a view may hold beyond its storage's (a broadcast view, stride 0) and still be read into an
+    /// array: a hostile checkpoint's (42, 2^30) view of a 42-element storage would otherwise ask for 168 GiB.
+    static let broadcastReadLimit = 1 << 24
+
+    private func gather<T>(_ element: (Int) -> T) throws -> [T] {
         let n = count
         guard n > 0 else { return [] }
+        guard n <= storage.count || n <= Self.broadcastReadLimit else {
+            throw Seq2SeqError.invalidModel("a view of size \(shape) and stride \(strides) holds \(n) elements over storage \"\(storage.key)\" of \(storage.count): more than \(Self.broadcastReadLimit) repeated elements are not read")
+        }
         var out: [T] = []
         out.reserveCapacity(n)
         if isContiguous {

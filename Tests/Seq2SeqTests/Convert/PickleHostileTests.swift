@@ -229,4 +229,18 @@ struct PickleHostileTests {
             _ = try T.unpickle(P.proto2 + P.global("torch._utils", "_rebuild_tensor_v2") + P.tupleOf([P.none, P.none]) + P.reduce + P.stop)
         }
     }
+
+    @Test("A broadcast view far larger than its storage is refused when read, naming its size; a small one is read")
+    func hugeBroadcastRead() throws {
+        let owner = T.Owner()
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: 42 * 4, alignment: 16)
+        b.initializeMemory(as: UInt8.self, repeating: 0)
+        owner.buffers.append(b)
+        let storage = TorchStorage(key: "0", dtype: .float32, count: 42, location: "cpu", bytes: UnsafeRawBufferPointer(b), owner: owner)
+        // (42, 2^30) with strides (1, 0): inside the storage, 45 billion elements when read.
+        let huge = try TorchTensor(storage: storage, shape: [42, 1 << 30], strides: [1, 0], storageOffset: 0)
+        T.expectError(["[42, 1073741824]", "storage \"0\" of 42"]) { _ = try huge.floats() }
+        let small = try TorchTensor(storage: storage, shape: [42, 3], strides: [1, 0], storageOffset: 0)
+        #expect(try small.floats().count == 126)
+    }
 }
