@@ -33,7 +33,7 @@ enum FairseqConverter {
         let source = try dictionary("\(data)/dict.\(src).txt")
         let target = try dictionary("\(data)/dict.\(tgt).txt")
 
-        var w = ToolkitWeights(try ckpt.stateDict(at: ["model"]), origin: path)
+        var w = try ToolkitWeights(try ckpt.stateDict(at: ["model"]), origin: path)
         let srcEmb = try w.take("encoder.embed_tokens.weight", shape: [source.count, nil])
         let tgtEmb = try w.take("decoder.embed_tokens.weight", shape: [target.count, nil])
         let E = srcEmb.cols

@@ -27,7 +27,7 @@ enum JoeyNMTConverter {
         }
         let ckptPath = checkpoint ?? dir + "/best.ckpt"
         let ckpt = try TorchCheckpoint(path: ckptPath)
-        var w = ToolkitWeights(try ckpt.stateDict(at: ["model_state"]), origin: ckptPath)
+        var w = try ToolkitWeights(try ckpt.stateDict(at: ["model_state"]), origin: ckptPath)
 
         // Vocabularies and text level.
         let level = try data.section("src").string("level", default: "word")

@@ -23,7 +23,7 @@ enum OpenNMTConverter {
             // Version 2 checkpoints name the generator's Linear "0".
             entries.append(("generator." + (name.hasPrefix("0.") ? String(name.dropFirst(2)) : name), t))
         }
-        var w = ToolkitWeights(entries, origin: path)
+        var w = try ToolkitWeights(entries, origin: path)
 
         // Vocabularies: lists of tokens; specials by their tokens.
         let vocab = try ckpt.value(at: ["vocab"])

@@ -9,10 +9,14 @@ struct ToolkitWeights {
     private var order: [String] = []
     private var taken = Set<String>()
 
-    /// `origin` names the file (and entry) in error messages.
-    init(_ entries: [(name: String, tensor: TorchTensor)], origin: String) {
+    /// `origin` names the file (and entry) in error messages. Throws when a name comes twice: `torch.save`
+    /// never writes that, and Python would keep the last where a first-wins reading would keep the first.
+    init(_ entries: [(name: String, tensor: TorchTensor)], origin: String) throws {
         self.origin = origin
-        for (name, t) in entries where tensors[name] == nil {
+        for (name, t) in entries {
+            guard tensors[name] == nil else {
+                throw Seq2SeqError.invalidModel("\(origin): the state dict names tensor \(name) twice")
+            }
             tensors[name] = t
             order.append(name)
         }

@@ -21,8 +21,8 @@ enum TutorialConverter {
         guard target.count >= 2, source.count >= 2 else {
             throw Seq2SeqError.invalidModel("\(path): the vocabularies must hold at least SOS and EOS")
         }
-        var enc = ToolkitWeights(try ckpt.stateDict(at: ["encoder"]), origin: path + " (encoder)")
-        var dec = ToolkitWeights(try ckpt.stateDict(at: ["decoder"]), origin: path + " (decoder)")
+        var enc = try ToolkitWeights(try ckpt.stateDict(at: ["encoder"]), origin: path + " (encoder)")
+        var dec = try ToolkitWeights(try ckpt.stateDict(at: ["decoder"]), origin: path + " (decoder)")
         let srcEmb = try enc.take("embedding.weight", shape: [source.count, nil])
         let H = srcEmb.cols
         let tgtEmb = try dec.take("embedding.weight", shape: [target.count, H])

@@ -243,4 +243,16 @@ struct PickleHostileTests {
         let small = try TorchTensor(storage: storage, shape: [42, 3], strides: [1, 0], storageOffset: 0)
         #expect(try small.floats().count == 126)
     }
+
+    @Test("A state dict that names a tensor twice is refused by the converters, naming it (Python would keep the last)")
+    func duplicateStateDictName() throws {
+        let owner = T.Owner()
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 16)
+        b.initializeMemory(as: UInt8.self, repeating: 0)
+        owner.buffers.append(b)
+        let storage = TorchStorage(key: "0", dtype: .float32, count: 4, location: "cpu", bytes: UnsafeRawBufferPointer(b), owner: owner)
+        let t = try TorchTensor(storage: storage, shape: [4], strides: [1], storageOffset: 0)
+        #expect(try ToolkitWeights([("a.bias", t), ("b.bias", t)], origin: "x.pt").names == ["a.bias", "b.bias"])
+        T.expectError(["x.pt", "a.bias", "twice"]) { _ = try ToolkitWeights([("a.bias", t), ("b.bias", t), ("a.bias", t)], origin: "x.pt") }
+    }
 }
