@@ -16,6 +16,9 @@ enum JoeyNMTConverter {
     static func convert(modelDirectory dir: String, checkpoint: String? = nil,
                         subwordOverrides: SubwordOverrides = .init()) throws -> ConvertedModel {
         let configPath = dir + "/config.yaml"
+        guard FileManager.default.fileExists(atPath: configPath) else {
+            throw Seq2SeqError.invalidModel("\(dir) has no config.yaml: a JoeyNMT model directory holds config.yaml, its vocabularies and best.ckpt")
+        }
         let cfg = try yamlOptions(configPath)
         let model = cfg.section("model"), data = cfg.section("data"), testing = cfg.section("testing")
         let enc = model.section("encoder"), dec = model.section("decoder")

@@ -44,6 +44,17 @@ struct ConverterRefusalTests {
         }
     }
 
+    @Test("A JoeyNMT directory without config.yaml is refused naming the directory and what it should hold")
+    func joeyWithoutConfig() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("joey-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        #expect { try Converter.convert(.joeyNMT(modelDirectory: dir.path)) } throws: { error in
+            let m = (error as? Seq2SeqError)?.message ?? ""
+            return m.contains(dir.path) && m.contains("has no config.yaml") && m.contains("best.ckpt")
+        }
+    }
+
     @Test("A checkpoint that is not a zip archive, or a missing file, is a clear error")
     func notACheckpoint() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-checkpoint-\(UUID().uuidString).pt")
