@@ -197,9 +197,8 @@ extension FuzzRegressionTests {
 }
 
 /// The converter fuzz target's rewriting, mirrored: a toolkit fixture's checkpoint with every storage record
-/// kept (64-byte aligned, as torch.save writes them) and data.pkl replaced, put last in the file and first in the
-/// central directory (TorchCheckpoint takes the archive's name from the first entry). Keep in step with
-/// `Fuzz/ConverterFuzzer.swift`.
+/// kept (64-byte aligned, as torch.save writes them) and data.pkl replaced, first in the central directory
+/// (TorchCheckpoint takes the archive's name from the first entry). Keep in step with `Fuzz/ConverterFuzzer.swift`.
 struct ConverterReplay {
     enum Kind { case openNMT, joeyNMT, fairseq, tutorial }
     let fixture: String
@@ -208,10 +207,8 @@ struct ConverterReplay {
     let archive: ZipArchive
     let prefix: String
     let path: String
-    /// The kept records as written (local headers and data), and their central directory entries.
-    let body: [UInt8]
-    let directoryEntries: [UInt8]
-    let keptCount: Int
+    /// The checkpoint's other records (data and names), kept as they are.
+    let kept: [ZipWriter.Entry]
 
     static let fixtures: [(String, String, Kind)] = [
         ("onmt_brnn_lstm_general", "model_step_1500.pt", .openNMT), ("onmt_gru_mlp_bridge", "model_step_1000.pt", .openNMT),
@@ -226,17 +223,12 @@ struct ConverterReplay {
             let archive = try ZipArchive(file: MappedFile(path: directory + "/" + checkpoint))
             let first = archive.entries[0].name
             let prefix = String(first[..<first.firstIndex(of: "/")!])
-            var body: [UInt8] = [], cd: [UInt8] = [], kept = 0
-            for e in archive.entries where e.name != prefix + "/data.pkl" {
-                cd += directoryEntry(e.name, crc: e.crc32, size: e.dataRange.count, offset: body.count)
-                body += localHeader(e.name, crc: e.crc32, size: e.dataRange.count, padding: alignment(body.count, 30 + e.name.utf8.count))
-                body += archive.bytes(of: e)
-                kept += 1
-            }
+            let kept = archive.entries.filter { $0.name != prefix + "/data.pkl" }
+                .map { ZipWriter.Entry(name: $0.name, data: Array(archive.bytes(of: $0))) }
             let sub = scratch.appendingPathComponent(fixture)
             try FileManager.default.createDirectory(at: sub, withIntermediateDirectories: true)
             return ConverterReplay(fixture: fixture, kind: kind, directory: directory, archive: archive, prefix: prefix,
-                                   path: sub.appendingPathComponent(checkpoint).path, body: body, directoryEntries: cd, keptCount: kept)
+                                   path: sub.appendingPathComponent(checkpoint).path, kept: kept)
         }
     }
 
@@ -249,43 +241,9 @@ struct ConverterReplay {
         }
     }
 
-    /// Writes the checkpoint with `pickle` as its data.pkl.
+    /// Writes the checkpoint with `pickle` as its data.pkl (the pickle tests' ZipWriter, 64-byte aligned).
     func rewrite(with pickle: [UInt8]) throws {
-        let name = prefix + "/data.pkl", crc = pickle.withUnsafeBytes { CRC32.checksum($0) }
-        var out = body + Self.localHeader(name, crc: crc, size: pickle.count, padding: Self.alignment(body.count, 30 + name.utf8.count)) + pickle
-        let cdOffset = out.count
-        let cd = Self.directoryEntry(name, crc: crc, size: pickle.count, offset: body.count) + directoryEntries
-        out += cd
-        Self.le(UInt32(0x0605_4B50), &out); Self.le(UInt16(0), &out); Self.le(UInt16(0), &out)
-        Self.le(UInt16(keptCount + 1), &out); Self.le(UInt16(keptCount + 1), &out)
-        Self.le(UInt32(cd.count), &out); Self.le(UInt32(cdOffset), &out); Self.le(UInt16(0), &out)
+        let out = ZipWriter.archive([ZipWriter.Entry(name: prefix + "/data.pkl", data: pickle)] + kept, align: 64)
         try Data(out).write(to: URL(fileURLWithPath: path))
-    }
-
-    static func le<T: FixedWidthInteger>(_ v: T, _ out: inout [UInt8]) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-
-    /// A stored local header; `padding` bytes of an extra field ("FB") align the data that follows.
-    static func localHeader(_ name: String, crc: UInt32, size: Int, padding: Int) -> [UInt8] {
-        var h: [UInt8] = []
-        le(UInt32(0x0403_4B50), &h); le(UInt16(20), &h); le(UInt16(0), &h); le(UInt16(0), &h); le(UInt32(0), &h)
-        le(crc, &h); le(UInt32(size), &h); le(UInt32(size), &h); le(UInt16(name.utf8.count), &h); le(UInt16(padding), &h)
-        h += Array(name.utf8)
-        if padding > 0 { le(UInt16(0x4246), &h); le(UInt16(padding - 4), &h); h += [UInt8](repeating: 0x5A, count: padding - 4) }
-        return h
-    }
-
-    static func directoryEntry(_ name: String, crc: UInt32, size: Int, offset: Int) -> [UInt8] {
-        var d: [UInt8] = []
-        le(UInt32(0x0201_4B50), &d); le(UInt16(20), &d); le(UInt16(20), &d); le(UInt16(0), &d); le(UInt16(0), &d)
-        le(UInt32(0), &d); le(crc, &d); le(UInt32(size), &d); le(UInt32(size), &d)
-        le(UInt16(name.utf8.count), &d); le(UInt16(0), &d); le(UInt16(0), &d); le(UInt16(0), &d); le(UInt16(0), &d)
-        le(UInt32(0), &d); le(UInt32(offset), &d)
-        return d + Array(name.utf8)
-    }
-
-    /// Extra-field bytes that put data after a header of `headerLength` at `offset` on a 64-byte boundary.
-    static func alignment(_ offset: Int, _ headerLength: Int) -> Int {
-        let r = (offset + headerLength) % 64
-        return r == 0 ? 0 : (64 - r < 4 ? 128 - r : 64 - r)
     }
 }
