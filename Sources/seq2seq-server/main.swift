@@ -22,7 +22,7 @@ struct ServerCommand: AsyncParsableCommand {
         await main(nil)
     }
 
-    @Option(name: .long, help: "A model directory, optionally named: NAME=DIR (repeatable; the first is the default).")
+    @Option(name: .long, help: "A model directory, optionally named: NAME=DIR (repeatable; the first is the default). DIR @embedded is the embedded date model, e.g. --model dates=@embedded beside your own.")
     var model: [String] = []
 
     @Option(name: .long, help: "Address to bind.")
@@ -116,21 +116,9 @@ struct ServerCommand: AsyncParsableCommand {
         logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
         var models: [(name: String, model: Seq2SeqModel, text: ModelText)] = []
         do {
-            if model.isEmpty {
-                let m = try Seq2SeqModel.embeddedDateModel(computeType: computeType?.type, otherFamilies: computeType?.otherFamilies)
-                models.append(("dates", m, try ModelText(model: m)))
-            }
-            for spec in model {
-                let (name, dir): (String, String)
-                if let eq = spec.firstIndex(of: "="), !spec[..<eq].contains("/") {
-                    (name, dir) = (String(spec[..<eq]), String(spec[spec.index(after: eq)...]))
-                } else {
-                    dir = spec
-                    name = URL(fileURLWithPath: spec).standardizedFileURL.lastPathComponent
-                }
-                if models.contains(where: { $0.name == name }) { throw ValidationError("two models are named \(name)") }
-                let m = try Seq2SeqModel(directory: dir, computeType: computeType?.type, otherFamilies: computeType?.otherFamilies)
-                models.append((name, m, try ModelText(model: m)))
+            for spec in try ModelSpec.parse(model) {
+                let m = try spec.load(computeType: computeType?.type, otherFamilies: computeType?.otherFamilies)
+                models.append((spec.name, m, try ModelText(model: m)))
             }
         } catch let e as Seq2SeqError {
             FileHandle.standardError.write("seq2seq-server: \(e.description)\n".data(using: .utf8)!)
