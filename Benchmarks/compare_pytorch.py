@@ -12,7 +12,8 @@ What it does, in order:
      within each repeat of one process, with the fraction of the machine's limit each reaches (roofline);
   4. times the naive Swift reference on fewer sentences (it is slow);
   5. times the PyTorch peer (`torch_peer.py bench`), which waits for a quiet machine before each run;
-  6. prints the tables of tokens per second, ratios, GFLOP/s and roofline (markdown), the limits and the load.
+  6. prints the tables of tokens per second, ratios, the ceiling the limits allow, GFLOP/s and roofline
+     (markdown), the limits and the load.
 
 PyTorch is a developer tool only: `python3 -m venv venv && venv/bin/pip install torch numpy safetensors`,
 then pass `--python venv/bin/python`. Nothing here is needed by the tests or CI.
@@ -65,6 +66,22 @@ def steal_since(start):
     if start is None or end is None or end[1] <= start[1]:
         return "?"
     return f"{100 * (end[0] - start[0]) / (end[1] - start[1]):.1f}%"
+
+
+def ceiling(o, wl, lim):
+    """The most tokens/s the machine's limits measured in this run allow a float32 engine, whatever its code:
+    one sentence at a time (W1, W3), its weight bytes per token at the fastest of the memory read bandwidth and
+    the sgemv rate on the model's output shape (weights that fit in the last-level cache stream faster than
+    memory); batches (W2), its FLOPs per token at the fastest sgemm rate measured (2048³ or the batch shapes)."""
+    if wl == "W2":
+        rate = max(v for k, v in lim.items() if k.startswith("sgemm"))
+        return rate / (o["gflops"] / o["tok_per_s"])
+    def size(key):  # "sgemv 8000×256" -> 2,048,000
+        a, b = key.split()[1].split("×")
+        return int(a) * int(b)
+    gemv = max((k for k in lim if k.startswith("sgemv")), key=size, default=None)
+    gbs = max(lim["memory_read_gbs"], lim[gemv] if gemv else 0)
+    return gbs * 1e3 / o["weight_mb_per_token"]
 
 
 def pct(x):
@@ -130,14 +147,16 @@ def main():
         for wl in ("W1", "W2", "W3"):
             rows.append((cfg, wl, ours[wl], torch.get(wl), ref.get(wl)))
 
-    print(f"\n| model | workload | Seq2Seq tok/s | PyTorch tok/s | ratio (target) | reference tok/s | × reference | GFLOP/s | roofline |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"\n| model | workload | Seq2Seq tok/s | PyTorch tok/s | ratio (target) | ceiling tok/s (ratio) | reference tok/s | × reference | GFLOP/s | roofline |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for cfg, wl, o, t, r in rows:
+        top = ceiling(o, wl, limits[cfg])
+        cap = f"{top:,.0f}" + (f" ({top / t['tok_per_s']:.1f}×)" if t else "")
         tt = f"{t['tok_per_s']:,.0f}" if t else "–"
         ratio = f"{o['tok_per_s'] / t['tok_per_s']:.1f}× (≥ {TARGETS[(cfg, wl)]}×)" if t else "–"
         rr = f"{r['tok_per_s']:,.1f}" if r else "–"
         xr = f"{o['tok_per_s'] / r['tok_per_s']:,.0f}×" if r else "–"
-        print(f"| {cfg.upper()} | {wl} | {o['tok_per_s']:,.0f} | {tt} | {ratio} | {rr} | {xr} | {o['gflops']:.1f} | {pct(o.get('roofline'))} |")
+        print(f"| {cfg.upper()} | {wl} | {o['tok_per_s']:,.0f} | {tt} | {ratio} | {cap} | {rr} | {xr} | {o['gflops']:.1f} | {pct(o.get('roofline'))} |")
     print("\nEngine configurations, alternating within each repeat of one process: tok/s (× float32) roofline; "
           f"reduced types quantize {('families: ' + args.quantize) if args.quantize else 'their default families'}")
     print("\n| model | workload | " + " | ".join(configs) + " |")
@@ -161,6 +180,9 @@ def main():
     print("Roofline: W1, W3: weight bytes per token (" +
           ", ".join(f"{c.upper()} float32 {v['W1']['float32']['weight_mb_per_token']:.1f} MB" for c, v in typed.items()) +
           ") × tok/s over the memory read bandwidth; W2: GFLOP/s over the sgemm rate at the batch-32 output shape.")
+    print("Ceiling: the most tok/s these limits allow float32 weights (W1, W3: weight bytes per token at the faster of "
+          "the memory read and the sgemv rate on the output shape; W2: FLOPs per token at the fastest sgemm rate), "
+          "and its ratio to PyTorch: a ratio target above it cannot be met on this machine.")
     print(f"Load average (1 min) at start {load_start}, at end {loadavg()}; CPU time stolen by the hypervisor "
           f"{steal_since(ticks_start)}; {time.time() - t_start:.0f} s in all.")
 
