@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs one libFuzzer target (AddressSanitizer on) for SECONDS seconds:
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer arguments or files ...]
-# TARGET: safetensors | config | vocabulary | requests | pickle | converter (Fuzz/<Name>Fuzzer.swift).
+# TARGET: safetensors | config | vocabulary | requests | pickle | converter (Fuzz/<Name>Fuzzer.swift; converter
+# also Fuzz/ConverterShapeMutator.swift, its structure-aware mutator).
 # The target is compiled together with the library's sources into one module (swiftc -parse-as-library),
 # in .build-fuzz/; the C kernels (CSeq2SeqKernels) are compiled by clang beside it. pickle and converter add
 # Seq2SeqConvert's and Seq2SeqText's sources (their `import Seq2Seq`/`import Seq2SeqText` lines are dropped from
@@ -48,6 +49,9 @@ if [ ! -x "$binary" ] || [ -n "$(find Sources/Seq2Seq Sources/Seq2SeqConvert Sou
   sources=$(find "$src/Seq2Seq" -name '*.swift' | sort)
   flags=(-I "$src/CSeq2SeqKernels/include")
   libs=(-lm)
+  # The converter target's structure-aware mutator (LLVMFuzzerCustomMutator), compiled with that target only.
+  extra=()
+  [ "$target" = converter ] && extra=("$src/Fuzz/ConverterShapeMutator.swift")
   if [ "$target" = pickle ] || [ "$target" = converter ]; then
     find "$src/Seq2SeqConvert" "$src/Seq2SeqText" -name '*.swift' -exec sed -i -e '/^import Seq2Seq$/d' -e '/^import Seq2SeqText$/d' {} +
     sources="$sources $(find "$src/Seq2SeqConvert" "$src/Seq2SeqText" -name '*.swift' | sort)"
@@ -75,7 +79,7 @@ if [ ! -x "$binary" ] || [ -n "$(find Sources/Seq2Seq Sources/Seq2SeqConvert Sou
   # shellcheck disable=SC2086
   nice -n 19 swiftc -sanitize=fuzzer,address -parse-as-library -swift-version 6 -O -g \
     -use-ld=lld -module-name Seq2SeqFuzz -package-name Seq2Seq -I CSystemBLAS $(pkg-config --cflags openblas | sed 's/-I/-Xcc -I/g') \
-    "${flags[@]}" $sources "$src/Fuzz/FuzzSupport.swift" "$src/Fuzz/${name}Fuzzer.swift" "$obj"/*.o \
+    "${flags[@]}" $sources "$src/Fuzz/FuzzSupport.swift" "$src/Fuzz/${name}Fuzzer.swift" ${extra[@]+"${extra[@]}"} "$obj"/*.o \
     $(pkg-config --libs openblas) "${libs[@]}" -o "$binary"
 fi
 # Deterministic dictionary order, so that a reproducer behaves the same in every run; one OpenBLAS
