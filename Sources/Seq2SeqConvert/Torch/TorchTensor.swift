@@ -88,13 +88,16 @@ public struct TorchTensor: @unchecked Sendable, Equatable {
     /// Number of elements (the product of `shape`).
     public var count: Int { shape.reduce(1, *) }
 
-    /// Whether the elements are consecutive in the storage in row-major order (sizes 1 may have any stride).
+    /// Whether the elements are consecutive in the storage in row-major order (sizes 1 may have any stride; a
+    /// view with no elements is contiguous).
     public var isContiguous: Bool {
+        // An empty view's other sizes may be anything its checks allow: (0, 2, 2⁶²) with strides (0, 2⁶², 1)
+        // fits any storage, and the product of its inner sizes overflowed (an arithmetic trap in floats()).
+        if shape.contains(0) { return true }
         var expected = 1
         for (n, s) in zip(shape, strides).reversed() {
-            if n == 0 { return true }
             if n != 1 && s != expected { return false }
-            expected *= n
+            expected *= n  // a product of trailing sizes: at most `count`, which the view's checks bound
         }
         return true
     }

@@ -244,6 +244,23 @@ struct PickleHostileTests {
         #expect(try small.floats().count == 126)
     }
 
+    @Test("An empty view whose other sizes multiply past Int.max is contiguous and reads as nothing")
+    func emptyViewHugeSizes() throws {
+        let owner = T.Owner()
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * 4, alignment: 16)
+        b.initializeMemory(as: UInt8.self, repeating: 0)
+        owner.buffers.append(b)
+        let storage = TorchStorage(key: "0", dtype: .float32, count: 4, location: "cpu", bytes: UnsafeRawBufferPointer(b), owner: owner)
+        // (0, 2, 2^62) with strides (0, 2^62, 1): accepted (no element, last index Int.max); 2 · 2^62 overflowed
+        // in isContiguous, which floats() and float32Buffer ask first.
+        let empty = try TorchTensor(storage: storage, shape: [0, 2, 1 << 62], strides: [0, 1 << 62, 1], storageOffset: 0)
+        #expect(empty.isContiguous)
+        #expect(empty.float32Buffer?.count == 0)
+        #expect(try empty.floats().isEmpty)
+        let transposed = try TorchTensor(storage: storage, shape: [2, 2], strides: [1, 2], storageOffset: 0)
+        #expect(!transposed.isContiguous)
+    }
+
     @Test("A state dict that names a tensor twice is refused by the converters, naming it (Python would keep the last)")
     func duplicateStateDictName() throws {
         let owner = T.Owner()
