@@ -32,11 +32,14 @@ esac
 out=.build-fuzz
 mkdir -p "$out/corpus/$target" "$out/artifacts/$target"
 binary="$out/$target-fuzzer"
-# Rebuild when any input is newer than the binary.
-if [ ! -x "$binary" ] || [ -n "$(find Sources/Seq2Seq Sources/Seq2SeqConvert Sources/Seq2SeqText Sources/CSeq2SeqKernels Sources/CSentencePieceShim Fuzz \
-    -newer "$binary" \( -name '*.swift' -o -name '*.c' -o -name '*.h' -o -name '*.cpp' \) | head -1)" ]; then
+# Rebuild when any input is newer than the snapshot the binary was built from (its stamp is touched when the
+# snapshot is taken and kept once the build succeeds, so a file edited during a build makes the next run rebuild).
+stamp="$binary.snapshot"
+if [ ! -x "$binary" ] || [ ! -e "$stamp" ] || [ -n "$(find Sources/Seq2Seq Sources/Seq2SeqConvert Sources/Seq2SeqText Sources/CSeq2SeqKernels Sources/CSentencePieceShim Fuzz \
+    -newer "$stamp" \( -name '*.swift' -o -name '*.c' -o -name '*.h' -o -name '*.cpp' \) | head -1)" ]; then
   echo "building $binary" >&2
   # Compile a snapshot, so that files being edited meanwhile cannot break the build half-way.
+  touch "$stamp.new"
   rm -rf "$out/src" "$out/obj" && mkdir -p "$out/src" "$out/obj"
   cp -R Sources/Seq2Seq Sources/Seq2SeqConvert Sources/Seq2SeqText Sources/CSeq2SeqKernels Sources/CSentencePieceShim Fuzz "$out/src/"
   src=$PWD/$out/src obj=$out/obj
@@ -81,6 +84,7 @@ if [ ! -x "$binary" ] || [ -n "$(find Sources/Seq2Seq Sources/Seq2SeqConvert Sou
     -use-ld=lld -module-name Seq2SeqFuzz -package-name Seq2Seq -I CSystemBLAS $(pkg-config --cflags openblas | sed 's/-I/-Xcc -I/g') \
     "${flags[@]}" $sources "$src/Fuzz/FuzzSupport.swift" "$src/Fuzz/${name}Fuzzer.swift" ${extra[@]+"${extra[@]}"} "$obj"/*.o \
     $(pkg-config --libs openblas) "${libs[@]}" -o "$binary"
+  mv "$stamp.new" "$stamp"
 fi
 # Deterministic dictionary order, so that a reproducer behaves the same in every run; one OpenBLAS
 # thread (the targets run tiny models); no Swift backtracer, whose reading of a crashed process trips
