@@ -232,11 +232,7 @@ struct PickleHostileTests {
 
     @Test("A broadcast view far larger than its storage is refused when read, naming its size; a small one is read")
     func hugeBroadcastRead() throws {
-        let owner = T.Owner()
-        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: 42 * 4, alignment: 16)
-        b.initializeMemory(as: UInt8.self, repeating: 0)
-        owner.buffers.append(b)
-        let storage = TorchStorage(key: "0", dtype: .float32, count: 42, location: "cpu", bytes: UnsafeRawBufferPointer(b), owner: owner)
+        let storage = T.zeroStorage(count: 42)
         // (42, 2^30) with strides (1, 0): inside the storage, 45 billion elements when read.
         let huge = try TorchTensor(storage: storage, shape: [42, 1 << 30], strides: [1, 0], storageOffset: 0)
         T.expectError(["[42, 1073741824]", "storage \"0\" of 42"]) { _ = try huge.floats() }
@@ -246,11 +242,7 @@ struct PickleHostileTests {
 
     @Test("An empty view whose other sizes multiply past Int.max is contiguous and reads as nothing")
     func emptyViewHugeSizes() throws {
-        let owner = T.Owner()
-        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * 4, alignment: 16)
-        b.initializeMemory(as: UInt8.self, repeating: 0)
-        owner.buffers.append(b)
-        let storage = TorchStorage(key: "0", dtype: .float32, count: 4, location: "cpu", bytes: UnsafeRawBufferPointer(b), owner: owner)
+        let storage = T.zeroStorage(count: 4)
         // (0, 2, 2^62) with strides (0, 2^62, 1): accepted (no element, last index Int.max); 2 · 2^62 overflowed
         // in isContiguous, which floats() and float32Buffer ask first.
         let empty = try TorchTensor(storage: storage, shape: [0, 2, 1 << 62], strides: [0, 1 << 62, 1], storageOffset: 0)
@@ -263,11 +255,7 @@ struct PickleHostileTests {
 
     @Test("A state dict that names a tensor twice is refused by the converters, naming it (Python would keep the last)")
     func duplicateStateDictName() throws {
-        let owner = T.Owner()
-        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 16)
-        b.initializeMemory(as: UInt8.self, repeating: 0)
-        owner.buffers.append(b)
-        let storage = TorchStorage(key: "0", dtype: .float32, count: 4, location: "cpu", bytes: UnsafeRawBufferPointer(b), owner: owner)
+        let storage = T.zeroStorage(count: 4)
         let t = try TorchTensor(storage: storage, shape: [4], strides: [1], storageOffset: 0)
         #expect(try ToolkitWeights([("a.bias", t), ("b.bias", t)], origin: "x.pt").names == ["a.bias", "b.bias"])
         T.expectError(["x.pt", "a.bias", "twice"]) { _ = try ToolkitWeights([("a.bias", t), ("b.bias", t), ("a.bias", t)], origin: "x.pt") }

@@ -126,12 +126,18 @@ enum PickleTests {
             try Unpickler.load(raw, context: "test.pkl") { key, dtype, count, location in
                 let (n, overflow) = count.multipliedReportingOverflow(by: dtype.size)
                 guard !overflow, n <= 1 << 20 else { throw PickleFailure("storage \(key) is larger than the tests' 1 MiB") }
-                let b = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 16)
-                b.initializeMemory(as: UInt8.self, repeating: 0)
-                owner.buffers.append(b)
-                return TorchStorage(key: key, dtype: dtype, count: count, location: location, bytes: UnsafeRawBufferPointer(b), owner: owner)
+                return zeroStorage(key, dtype: dtype, count: count, location: location, owner: owner)
             }
         }
+    }
+
+    /// A storage of `count` zero elements, its memory held by `owner` (which the storage keeps alive).
+    static func zeroStorage(_ key: String = "0", dtype: TorchDType = .float32, count: Int, location: String = "cpu",
+                            owner: Owner = Owner()) -> TorchStorage {
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: count * dtype.size, alignment: 16)
+        b.initializeMemory(as: UInt8.self, repeating: 0)
+        owner.buffers.append(b)
+        return TorchStorage(key: key, dtype: dtype, count: count, location: location, bytes: UnsafeRawBufferPointer(b), owner: owner)
     }
 
     final class Owner {
